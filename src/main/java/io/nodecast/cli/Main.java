@@ -1,0 +1,76 @@
+package io.nodecast.cli;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.NodecastException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+@Command(name = "nodecast",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Deliver an interpreter and its packages to node-local storage on every node of a job, "
+                + "and start the application from there.",
+        subcommands = {
+                BundleCommand.class,
+                BcastCommand.class,
+                MirrorCommand.class,
+                EnvCommand.class,
+                ActivateCommand.class,
+                PurgeCommand.class,
+                TraceCommand.class,
+                DemoCommand.class,
+                CommandLine.HelpCommand.class
+        },
+        exitCodeListHeading = "%nExit codes:%n")
+public final class Main implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    public static void main(String[] args) {
+        int code = commandLine().execute(args);
+        System.exit(code);
+    }
+
+    /** The configured command line; tests call {@code execute} on it and read its writers. */
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler(Main::handle);
+        cl.setExitCodeExceptionMapper(t -> t instanceof NodecastException ne ? ne.exitCode().code() : ExitCode.FAILURE.code());
+        Map<String, String> codes = new LinkedHashMap<>();
+        for (ExitCode c : ExitCode.values()) codes.put(String.format("%3d", c.code()), c.meaning());
+        cl.getCommandSpec().usageMessage().exitCodeList(codes);
+        return cl;
+    }
+
+    private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
+        PrintWriter err = cl.getErr();
+        if (e instanceof NodecastException ne) {
+            err.println("nodecast: " + ne.getMessage());
+            err.flush();
+            return ne.exitCode().code();
+        }
+        err.println("nodecast: internal error: " + e);
+        e.printStackTrace(err);
+        err.flush();
+        return ExitCode.FAILURE.code();
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"nodecast " + (v == null ? "(development build)" : v),
+                    "Java " + Runtime.version()};
+        }
+    }
+}
