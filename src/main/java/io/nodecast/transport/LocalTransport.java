@@ -37,6 +37,16 @@ public final class LocalTransport implements Transport {
     }
 
     @Override
+    public double[] maxOverLeaders(double[] values) {
+        return values.clone();
+    }
+
+    @Override
+    public long[] sumOverLeaders(long[] values) {
+        return values.clone();
+    }
+
+    @Override
     public void stream(ChunkSource source, long totalBytes, ChunkSink sink) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocateDirect(chunkBytes);
         long done = 0;

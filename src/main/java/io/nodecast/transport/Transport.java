@@ -20,6 +20,12 @@ public interface Transport extends AutoCloseable {
     /** Leaders only: true on every leader if {@code flag} was true on any leader. */
     boolean anyLeader(boolean flag);
 
+    /** Leaders only: the element-wise maximum of each leader's values (slowest-node timings). */
+    double[] maxOverLeaders(double[] values);
+
+    /** Leaders only: the element-wise sum of each leader's values (how many nodes skipped, bytes written). */
+    long[] sumOverLeaders(long[] values);
+
     /**
      * Leaders only: stream {@code totalBytes} from rank 0's {@code source} to every leader's {@code sink}
      * (rank 0's sink included), chunk by chunk, memory bounded by the chunk size whatever the total.
