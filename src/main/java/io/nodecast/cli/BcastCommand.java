@@ -1,11 +1,131 @@
 package io.nodecast.cli;
 
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.NodecastException;
+import io.nodecast.delivery.BundleLists;
+import io.nodecast.delivery.BundleRef;
+import io.nodecast.delivery.Delivery;
+import io.nodecast.delivery.DeliveryReport;
+import io.nodecast.env.Defaults;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "bcast", description = "(not yet implemented)")
-public final class BcastCommand implements Runnable {
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+@Command(name = "bcast", description = {
+        "Deliver bundles to node-local storage on every node of the job: run it through the launcher "
+                + "(srun, mpirun) like the paper's bcast, or alone for this node.",
+        "One leader rank per node receives and unpacks; later bundles overwrite earlier ones; a bundle already "
+                + "unpacked at DEST is not sent again. With no BUNDLE and PYTHON_MPI_PACKAGES set, delivers those."})
+public final class BcastCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin DeliveryOptions delivery;
+
+    @Option(names = {"-f", "--file"}, paramLabel = "LIST", description = "Read bundle paths from LIST (one a line, # comments).")
+    Path list;
+
+    @Parameters(paramLabel = "BUNDLE", arity = "0..*", description = "Bundles (.tar.zst .tar.gz .tar.bz2 .tar.xz .tar), in order.")
+    List<Path> bundles = new ArrayList<>();
+
     @Override
-    public void run() {
-        throw new UnsupportedOperationException("bcast is not implemented yet");
+    public Integer call() {
+        String dest = delivery.destination;
+        Optional<BundleLists.Legacy> legacy = Optional.empty();
+        if (bundles.isEmpty() && list == null) {
+            legacy = BundleLists.Legacy.from(System.getenv());
+            if (legacy.isEmpty()) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "bcast: name at least one BUNDLE, or -f LIST, or set PYTHON_MPI_PACKAGES");
+            }
+            if (!delivery.destinationGiven()) dest = legacy.get().destination();
+        }
+        Optional<BundleLists.Legacy> fromEnv = legacy;
+        return delivery.run(spec, dest, rank0 -> {
+            List<BundleRef> refs = new ArrayList<>();
+            if (!rank0) return refs;
+            fromEnv.ifPresent(l -> l.bundles().forEach(b -> refs.add(new BundleRef.File(b))));
+            bundles.forEach(b -> refs.add(new BundleRef.File(b)));
+            if (list != null) BundleLists.read(list).forEach(b -> refs.add(new BundleRef.File(b)));
+            return refs;
+        });
+    }
+
+    /** The flags bcast and mirror share, and the one way both run a delivery and print its outcome. */
+    static final class DeliveryOptions {
+        @Option(names = {"-p", "--destination"}, paramLabel = "DEST",
+                description = "Node-local directory to unpack into; %%h expands to the host name. Default: " + Defaults.DESTINATION + ".")
+        String destination = Defaults.DESTINATION;
+
+        @Option(names = {"-v", "--verbose"}, description = "Say what is sent, skipped and where; a progress bar on a terminal.")
+        boolean verbose;
+
+        @Option(names = {"-t", "--timings"}, description = "Print init, read, broadcast, unpack and total time per bundle (slowest node).")
+        boolean timings;
+
+        @Option(names = "--report", paramLabel = "FILE", description = "Write the report as JSON to FILE (rank 0).")
+        Path report;
+
+        @Option(names = "--chunk-size", paramLabel = "SIZE", defaultValue = "8M", description = "Broadcast chunk size (default ${DEFAULT-VALUE}).")
+        String chunkSize;
+
+        boolean destinationGiven() {
+            return !Defaults.DESTINATION.equals(destination);
+        }
+
+        interface Source {
+            List<BundleRef> bundles(boolean rank0);
+        }
+
+        int run(CommandSpec spec, String dest, Source source) {
+            int chunk = (int) Math.min(Integer.MAX_VALUE - 8, io.nodecast.core.Units.parseBytes(chunkSize));
+            long t0 = System.nanoTime();
+            try (io.nodecast.transport.Transport transport = new io.nodecast.transport.LocalTransport(chunk)) {
+                double init = (System.nanoTime() - t0) / 1e9;
+                boolean root = transport.topology().root();
+                var out = spec.commandLine().getOut();
+                var err = spec.commandLine().getErr();
+                List<BundleRef> refs;
+                try {
+                    refs = source.bundles(root);
+                } catch (NodecastException e) {
+                    refs = null;
+                    if (transport.topology().size() == 1) throw e;
+                    err.println("nodecast: " + transport.topology().host() + ": " + e.getMessage());
+                    transport.abort(e.exitCode().code());
+                }
+                Progress progress = verbose && root ? Progress.forTerminal(err) : Progress.NONE;
+                Delivery d = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update));
+                DeliveryReport r;
+                try {
+                    r = d.deliver(refs, init);
+                } finally {
+                    progress.close();
+                }
+                if (root) {
+                    if (timings) out.print(r.table());
+                    if (report != null) CliSupport.writeReport(report, r.json());
+                    out.flush();
+                    if (!r.ok()) {
+                        if (r.failures().size() == 1) {
+                            err.println("nodecast: " + r.failures().getFirst());
+                        } else {
+                            err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
+                            r.failures().forEach(f -> err.println("  " + f));
+                        }
+                        err.flush();
+                    }
+                }
+                return r.ok() ? ExitCode.OK.code() : r.failures().getFirst().code().code();
+            }
+        }
     }
 }

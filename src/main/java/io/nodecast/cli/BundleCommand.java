@@ -1,11 +1,158 @@
 package io.nodecast.cli;
 
+import io.nodecast.bundle.BundleSummary;
+import io.nodecast.bundle.Bundles;
+import io.nodecast.bundle.Excludes;
+import io.nodecast.bundle.PycMode;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "bundle", description = "(not yet implemented)")
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+
+@Command(name = "bundle", description = "Make a bundle (a .tar.zst by default) of one tier.",
+        subcommands = {BundleCommand.Prefix.class, BundleCommand.Pip.class, BundleCommand.Userbase.class, BundleCommand.Dir.class},
+        synopsisSubcommandLabel = "(prefix | pip | userbase | dir)")
 public final class BundleCommand implements Runnable {
+    @Spec
+    CommandSpec spec;
+
     @Override
     public void run() {
-        throw new UnsupportedOperationException("bundle is not implemented yet");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "bundle: say what to bundle: prefix, pip, userbase or dir");
+    }
+
+    /** Options every bundle kind takes. */
+    static final class Common {
+        @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE",
+                description = "The bundle to write; its name picks the format: .tar.zst (default), .tar.gz, .tar.bz2, .tar.xz, .tar.")
+        Path output;
+
+        @Option(names = "--exclude", paramLabel = "GLOB", description = "Leave out matching files (a name glob, or a path glob with '/'); repeatable.")
+        List<String> excludes = new ArrayList<>();
+
+        @Option(names = "--no-default-excludes", description = "Keep images, web pages, manuals and test data (excluded by default).")
+        boolean noDefaultExcludes;
+
+        @Option(names = "--pyc", paramLabel = "MODE", defaultValue = "compile",
+                description = "Python bytecode: keep (ship what exists), drop (ship none, as the paper), compile (also compile what is "
+                        + "missing, with the bundled interpreter). Default: ${DEFAULT-VALUE}.",
+                converter = PycConverter.class)
+        PycMode pyc;
+
+        @Option(names = "--level", paramLabel = "N", defaultValue = "0", description = "Compression level (0: the format's default; zstd 3).")
+        int level;
+
+        @Option(names = "--threads", paramLabel = "N", description = "Compression threads for zstd (default: all cores).")
+        Integer threads;
+
+        @Option(names = "--python", paramLabel = "EXE", description = "The interpreter to ask (pip, user base, bytecode). Default: the prefix's own, else python3.")
+        Path python;
+
+        @Option(names = {"-q", "--quiet"}, description = "No progress bar, no summary line.")
+        boolean quiet;
+
+        Excludes excludes() {
+            return Excludes.of(!noDefaultExcludes, excludes);
+        }
+
+        Path pythonOr(Path fallback) {
+            return python != null ? python : fallback;
+        }
+
+        BundleSummary write(CommandSpec spec, long totalBytes, Function<Bundles.Output, BundleSummary> build) {
+            int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
+            boolean bar = !quiet && System.console() != null && totalBytes > 0;
+            try (ProgressBar pb = bar ? new ProgressBarBuilder().setTaskName("bundling").setInitialMax(totalBytes)
+                    .setStyle(ProgressBarStyle.ASCII).setUnit(" MiB", 1 << 20).showSpeed().build() : null) {
+                BundleSummary s = build.apply(new Bundles.Output(output, level, workers, n -> {
+                    if (pb != null) pb.stepTo(n);
+                }));
+                if (!quiet) spec.commandLine().getOut().println(s.line());
+                return s;
+            }
+        }
+    }
+
+    static final class PycConverter implements picocli.CommandLine.ITypeConverter<PycMode> {
+        @Override
+        public PycMode convert(String value) {
+            return PycMode.valueOf(value.toUpperCase(java.util.Locale.ROOT));
+        }
+    }
+
+    @Command(name = "prefix", description = "Tier 1: an interpreter prefix (conda, pyenv) or a modules path: its "
+            + "bin lib lib64 libexec sbin include share etc. RUNPATHs into the prefix are made relative.")
+    static final class Prefix implements Runnable {
+        @Spec CommandSpec spec;
+        @Mixin Common common;
+        @Parameters(index = "0", paramLabel = "DIR", description = "The prefix.") Path dir;
+
+        @Override
+        public void run() {
+            common.write(spec, measure(dir), out -> Bundles.prefix(dir, common.excludes(), common.pyc,
+                    Optional.ofNullable(common.python), out));
+        }
+
+        private long measure(Path dir) {
+            return System.console() == null ? 0 : CliSupport.treeBytes(dir);
+        }
+    }
+
+    @Command(name = "pip", description = "Tier 2: what 'pip install --prefix' puts in place (works offline for local paths and wheels).")
+    static final class Pip implements Runnable {
+        @Spec CommandSpec spec;
+        @Mixin Common common;
+        @Option(names = {"-r", "--requirement"}, paramLabel = "FILE", description = "A requirements file; repeatable.")
+        List<Path> requirements = new ArrayList<>();
+        @Option(names = "--pip-arg", paramLabel = "ARG", description = "An extra argument for pip (e.g. --no-index); repeatable.")
+        List<String> pipArgs = new ArrayList<>();
+        @Parameters(paramLabel = "PKG", arity = "0..*", description = "Packages: names, local paths, wheels.")
+        List<String> packages = new ArrayList<>();
+
+        @Override
+        public void run() {
+            common.write(spec, 0, out -> Bundles.pip(common.pythonOr(Path.of("python3")), packages, requirements, pipArgs,
+                    common.excludes(), common.pyc, out));
+        }
+    }
+
+    @Command(name = "userbase", description = "Tier 2: the user's $PYTHONUSERBASE (pip install --user).")
+    static final class Userbase implements Runnable {
+        @Spec CommandSpec spec;
+        @Mixin Common common;
+        @Option(names = "--base", paramLabel = "DIR", description = "The user base (default: $PYTHONUSERBASE, else what Python says).")
+        Path base;
+
+        @Override
+        public void run() {
+            Optional<Path> b = Optional.ofNullable(base).or(() -> Optional.ofNullable(System.getenv("PYTHONUSERBASE"))
+                    .filter(s -> !s.isBlank()).map(Path::of));
+            common.write(spec, 0, out -> Bundles.userbase(b, common.pythonOr(Path.of("python3")), common.excludes(), common.pyc, out));
+        }
+    }
+
+    @Command(name = "dir", description = "Tier 3: an application tree, or only the named SUBDIRs of it (paths in the bundle are relative to DIR).")
+    static final class Dir implements Runnable {
+        @Spec CommandSpec spec;
+        @Mixin Common common;
+        @Parameters(index = "0", paramLabel = "DIR") Path dir;
+        @Parameters(index = "1..*", paramLabel = "SUBDIR", arity = "0..*") List<Path> members = new ArrayList<>();
+
+        @Override
+        public void run() {
+            common.write(spec, 0, out -> Bundles.dir(dir, members, common.excludes(), common.pyc,
+                    Optional.ofNullable(common.python).or(() -> Optional.of(Path.of("python3"))), out));
+        }
     }
 }

@@ -1,11 +1,37 @@
 package io.nodecast.cli;
 
+import io.nodecast.core.Units;
+import io.nodecast.delivery.BundleRef;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "mirror", description = "(not yet implemented)")
-public final class MirrorCommand implements Runnable {
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "mirror", description = {
+        "Tier 3: bundle DIR (or its SUBDIRs) now and deliver it, as the paper's mirror. Run it through the launcher: "
+                + "only rank 0 reads the tree, into a bundle in its own DEST, and broadcasts it.",
+        "Refuses a tree larger than --max-size: an application that big belongs in a tier-2 bundle."})
+public final class MirrorCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+    @Mixin BcastCommand.DeliveryOptions delivery;
+
+    @Option(names = "--max-size", paramLabel = "SIZE", defaultValue = "50M", description = "Largest tree mirrored (default ${DEFAULT-VALUE}).")
+    String maxSize;
+
+    @Parameters(index = "0", paramLabel = "DIR") Path dir;
+    @Parameters(index = "1..*", paramLabel = "SUBDIR", arity = "0..*") List<Path> members = new ArrayList<>();
+
     @Override
-    public void run() {
-        throw new UnsupportedOperationException("mirror is not implemented yet");
+    public Integer call() {
+        long max = Units.parseBytes(maxSize);
+        Path root = dir.toAbsolutePath().normalize();
+        return delivery.run(spec, delivery.destination, rank0 -> rank0 ? List.of(new BundleRef.Tree(root, members, max)) : List.of());
     }
 }

@@ -62,7 +62,7 @@ public record Destination(Path root, String host, int uid, int umask) {
             }
             Files.createDirectories(root.resolve(META));
         } catch (IOException e) {
-            throw new NodecastException(ExitCode.DESTINATION, host + ": cannot prepare destination " + root + ": " + e.getMessage(), e);
+            throw new NodecastException(ExitCode.DESTINATION, "cannot prepare destination " + root + ": " + e.getMessage(), e);
         }
         return new Destination(root, host, me.uid(), me.umask());
     }
@@ -72,6 +72,6 @@ public record Destination(Path root, String host, int uid, int umask) {
     }
 
     private static NodecastException refused(String host, Path root, String why) {
-        return new NodecastException(ExitCode.DESTINATION, host + ": destination " + root + " " + why);
+        return new NodecastException(ExitCode.DESTINATION, "destination " + root + " " + why);
     }
 }

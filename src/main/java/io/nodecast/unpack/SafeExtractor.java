@@ -233,14 +233,14 @@ public final class SafeExtractor {
             String where = openPath != null ? dest.root().relativize(openPath).toString() : "";
             String msg = io.getMessage() == null ? io.toString() : io.getMessage();
             if (msg.contains("No space left on device") || msg.contains("Disk quota exceeded")) {
-                return new NodecastException(ExitCode.NO_SPACE, dest.host() + ": " + dest.root()
+                return new NodecastException(ExitCode.NO_SPACE, dest.root()
                         + " is full (writing '" + where + "'): free space there or choose another -p", io);
             }
             if (io instanceof AccessDeniedException || msg.contains("Permission denied") || msg.contains("Read-only file system")) {
-                return new NodecastException(ExitCode.DESTINATION, dest.host() + ": cannot write " + msg
+                return new NodecastException(ExitCode.DESTINATION, "cannot write " + msg
                         + " in " + dest.root(), io);
             }
-            return new NodecastException(ExitCode.DESTINATION, dest.host() + ": writing '" + where + "' in "
+            return new NodecastException(ExitCode.DESTINATION, "writing '" + where + "' in "
                     + dest.root() + " failed: " + msg, io);
         }
 
@@ -339,7 +339,7 @@ public final class SafeExtractor {
         private void checkOwner(Path p, Map<String, Object> a) {
             int owner = (Integer) a.get("uid");
             if (owner != dest.uid()) {
-                throw new NodecastException(ExitCode.DESTINATION, dest.host() + ": " + p + " belongs to uid " + owner
+                throw new NodecastException(ExitCode.DESTINATION, p + " belongs to uid " + owner
                         + ", not to you; refusing to write into it");
             }
         }

@@ -1,0 +1,170 @@
+package io.nodecast.bundle;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.NodecastException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.LongConsumer;
+
+/** The bundle builders of the three tiers: what each takes from where, written by one {@link BundleWriter}. */
+public final class Bundles {
+    /** The directories of a prefix or a modules path that make up tier 1. */
+    public static final List<String> PREFIX_MEMBERS = List.of("bin", "lib", "lib64", "libexec", "sbin", "include", "share", "etc");
+
+    private Bundles() {}
+
+    /**
+     * How to write: compression from the output name, level (0 = default), threads for zstd.
+     * @param progress told input bytes written so far
+     */
+    public record Output(Path file, int level, int threads, LongConsumer progress) {
+        BundleWriter writer() {
+            return new BundleWriter(Compression.forFileName(file.getFileName().toString()), level, threads, progress);
+        }
+    }
+
+    /** Tier 1: an interpreter prefix (conda, pyenv, a modules path). */
+    public static BundleSummary prefix(Path prefix, Excludes excludes, PycMode pyc, Optional<Path> python, Output out) {
+        Path root = realDir(prefix);
+        List<Path> members = PREFIX_MEMBERS.stream().filter(m -> Files.exists(root.resolve(m))).map(Path::of).toList();
+        if (members.isEmpty()) {
+            throw new NodecastException(ExitCode.USAGE, root + " has none of " + PREFIX_MEMBERS + ": is it an install prefix?");
+        }
+        BundleSpec spec = new BundleSpec(root, members, excludes, pyc, true);
+        return write(spec, pyc == PycMode.COMPILE ? python.or(() -> findPython(root)) : Optional.empty(), out);
+    }
+
+    /** Tier 3 (and anything else): a directory tree, or the named members of it. */
+    public static BundleSummary dir(Path dir, List<Path> members, Excludes excludes, PycMode pyc, Optional<Path> python, Output out) {
+        Path root = realDir(dir);
+        for (Path m : members) {
+            if (!Files.exists(root.resolve(m))) throw new NodecastException(ExitCode.USAGE, root.resolve(m) + " does not exist");
+        }
+        BundleSpec spec = new BundleSpec(root, members, excludes, pyc, false);
+        return write(spec, pyc == PycMode.COMPILE ? python : Optional.empty(), out);
+    }
+
+    /** Tier 2: the user's $PYTHONUSERBASE (or what Python says it is). */
+    public static BundleSummary userbase(Optional<Path> base, Path python, Excludes excludes, PycMode pyc, Output out) {
+        Path root = base.orElseGet(() -> Path.of(run(List.of(python.toString(), "-m", "site", "--user-base"), "find the user base").strip()));
+        if (!Files.isDirectory(root)) {
+            throw new NodecastException(ExitCode.USAGE, "the user base " + root + " does not exist: nothing to bundle (set PYTHONUSERBASE)");
+        }
+        return write(new BundleSpec(realDir(root), List.of(), excludes, pyc, false),
+                pyc == PycMode.COMPILE ? Optional.of(python) : Optional.empty(), out);
+    }
+
+    /**
+     * Tier 2: what {@code pip install --prefix} puts in place, installed into a private temporary prefix.
+     * Works offline when the requirements are local paths or wheels.
+     */
+    public static BundleSummary pip(Path python, List<String> packages, List<Path> requirements, List<String> pipArgs,
+                                    Excludes excludes, PycMode pyc, Output out) {
+        if (packages.isEmpty() && requirements.isEmpty()) {
+            throw new NodecastException(ExitCode.USAGE, "bundle pip: name at least one package or -r file");
+        }
+        Path tmp = null;
+        try {
+            tmp = Files.createTempDirectory("nodecast-pip-");
+            List<String> cmd = new ArrayList<>(List.of(python.toString(), "-m", "pip", "install", "--prefix", tmp.toString(),
+                    "--no-warn-script-location", "--disable-pip-version-check", "--no-input", "--ignore-installed"));
+            cmd.addAll(pipArgs);
+            for (Path r : requirements) {
+                cmd.add("-r");
+                cmd.add(r.toString());
+            }
+            cmd.addAll(packages);
+            run(cmd, "install the packages");
+            return write(new BundleSpec(tmp.toRealPath(), List.of(), excludes, pyc, false),
+                    pyc == PycMode.COMPILE ? Optional.of(python) : Optional.empty(), out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (tmp != null) deleteTree(tmp);
+        }
+    }
+
+    private static BundleSummary write(BundleSpec spec, Optional<Path> compileWith, Output out) {
+        if (spec.pyc() != PycMode.COMPILE || compileWith.isEmpty()) {
+            return out.writer().write(spec, out.file(), Map.of());
+        }
+        Path staging = null;
+        try {
+            staging = Files.createTempDirectory("nodecast-pyc-");
+            Map<Path, Path> compiled = PycCompiler.compileMissing(spec, compileWith.get(), staging);
+            return out.writer().write(spec, out.file(), compiled);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (staging != null) deleteTree(staging);
+        }
+    }
+
+    /** The prefix's own interpreter, if it has one. */
+    public static Optional<Path> findPython(Path prefix) {
+        for (String n : List.of("bin/python3", "bin/python")) {
+            Path p = prefix.resolve(n);
+            if (Files.isExecutable(p)) return Optional.of(p);
+        }
+        return Optional.empty();
+    }
+
+    private static Path realDir(Path p) {
+        try {
+            Path r = p.toRealPath();
+            if (!Files.isDirectory(r)) throw new NodecastException(ExitCode.USAGE, p + " is not a directory");
+            return r;
+        } catch (IOException e) {
+            throw new NodecastException(ExitCode.USAGE, p + " does not exist");
+        }
+    }
+
+    static String run(List<String> cmd, String what) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                String last = output.strip().lines().reduce((a, b) -> b).orElse("");
+                throw new NodecastException(ExitCode.TOOL, "could not " + what + ": '" + String.join(" ", cmd)
+                        + "' exited with " + p.exitValue() + ": " + last);
+            }
+            return output;
+        } catch (IOException e) {
+            throw new NodecastException(ExitCode.TOOL, "could not " + what + ": cannot run " + cmd.getFirst() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new NodecastException(ExitCode.FAILURE, "interrupted", e);
+        }
+    }
+
+    static void deleteTree(Path root) {
+        try {
+            Files.walkFileTree(root, new SimpleFileVisitor<>() {
+                @Override
+                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
+                    Files.delete(f);
+                    return FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
+                    Files.delete(d);
+                    return FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException ignored) {
+            // a temporary directory left behind is not worth failing a finished bundle for
+        }
+    }
+}

@@ -1,0 +1,37 @@
+package io.nodecast.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** Small things several commands need for printing. */
+final class CliSupport {
+    private CliSupport() {}
+
+    /** Writes a report file whole or not at all. */
+    static void writeReport(Path file, String text) {
+        try {
+            Path tmp = file.toAbsolutePath().resolveSibling("." + file.getFileName() + ".partial");
+            Files.writeString(tmp, text);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new io.nodecast.core.NodecastException(io.nodecast.core.ExitCode.FAILURE, "cannot write report " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Total size of the regular files under dir, for a progress bar's maximum; 0 if it cannot be read. */
+    static long treeBytes(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            return s.filter(Files::isRegularFile).mapToLong(p -> {
+                try {
+                    return Files.size(p);
+                } catch (IOException e) {
+                    return 0;
+                }
+            }).sum();
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+    }
+}
