@@ -361,7 +361,7 @@ public final class SafeExtractor {
             for (int i = dirsToFinish.size() - 1; i >= 0; i--) {
                 Op.Dir d = dirsToFinish.get(i);
                 Path p = dest.root().resolve(d.rel());
-                Files.setAttribute(p, "unix:mode", d.mode() | 0700, LinkOption.NOFOLLOW_LINKS);
+                Files.setAttribute(p, "unix:mode", d.mode() | 0500, LinkOption.NOFOLLOW_LINKS);
                 Files.setLastModifiedTime(p, d.mtime());
                 restoreModes.remove(p);
             }
