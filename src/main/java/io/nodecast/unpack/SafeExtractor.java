@@ -22,6 +22,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
@@ -33,19 +34,20 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Unpacks one bundle stream into a {@link Destination}, refusing anything that would land outside it.
  *
  * <p>Two threads: the caller decompresses and parses (and checks every name), a writer thread creates the
- * files. A byte budget bounds what is in flight between them, so memory stays bounded whatever the bundle.
+ * files. A fixed pool of buffers carries file data between them, so memory stays bounded whatever the bundle.
  * Later bundles overwrite earlier ones whatever the entry types; directory modes and times are applied last,
  * deepest first, so read-only directories can still be filled.
  */
 public final class SafeExtractor {
-    private static final int DATA_CHUNK = 256 << 10;
-    private static final int IN_FLIGHT_BYTES = 32 << 20;
+    // most files of a prefix are under 64 KiB: one buffer each; a pool keeps the garbage collector out of the way
+    private static final int DATA_CHUNK = 64 << 10;
+    private static final int BUFFERS = 512;
 
     private final Destination dest;
 
@@ -82,14 +84,15 @@ public final class SafeExtractor {
                 throw new NodecastException(ExitCode.BUNDLE, label + " is not a bundle: not a tar archive, "
                         + "compressed or not (.tar.zst, .tar.gz, .tar.bz2, .tar.xz, .tar)");
             }
-            TarArchiveInputStream tar = new TarArchiveInputStream(c.decompress(in), "UTF-8");
+            // tar reads 512-byte records: one buffer in front of the decompressor saves a native call per record
+            TarArchiveInputStream tar = new TarArchiveInputStream(new BufferedInputStream(c.decompress(in), 1 << 20), "UTF-8");
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
                 current = e.getName();
                 parse(e, tar, writer);
             }
             current = null;
-            writer.put(new Op.End(), 0);
+            writer.put(new Op.End());
             writer.awaitDone();
             return writer.summary();
         } catch (NodecastException ne) {
@@ -131,29 +134,30 @@ public final class SafeExtractor {
         if (e.isSymbolicLink()) {
             if (rel == null) throw EntryPaths.unsafe(name, "replaces the destination itself with a link");
             EntryPaths.checkSymlinkTarget(rel, e.getLinkName());
-            writer.put(new Op.Symlink(rel, e.getLinkName()), 0);
+            writer.put(new Op.Symlink(rel, e.getLinkName()));
         } else if (e.isLink()) {
             if (rel == null) throw EntryPaths.unsafe(name, "replaces the destination itself with a link");
             Path target = EntryPaths.entry(e.getLinkName());
             if (target == null) throw EntryPaths.unsafe(name, "is a hard link to the destination itself");
-            writer.put(new Op.HardLink(rel, target), 0);
+            writer.put(new Op.HardLink(rel, target));
         } else if (e.isDirectory()) {
-            if (rel != null) writer.put(new Op.Dir(rel, mode, mtime), 0);
+            if (rel != null) writer.put(new Op.Dir(rel, mode, mtime));
         } else if (e.isFile()) {
             if (rel == null) throw EntryPaths.unsafe(name, "is a file in place of the destination");
-            writer.put(new Op.FileStart(rel, mode, mtime), 0);
+            writer.put(new Op.FileStart(rel, mode, mtime));
             long left = e.getSize();
             while (left > 0) {
-                byte[] buf = new byte[(int) Math.min(DATA_CHUNK, left)];
-                int n = tar.readNBytes(buf, 0, buf.length);
-                if (n < buf.length) {
+                byte[] buf = writer.buffer();
+                int want = (int) Math.min(DATA_CHUNK, left);
+                int n = tar.readNBytes(buf, 0, want);
+                if (n < want) {
                     throw new IOException("archive ends inside '" + name + "' (" + (e.getSize() - left + n) + " of "
                             + e.getSize() + " bytes)");
                 }
-                writer.put(new Op.FileData(buf, n), n);
+                writer.put(new Op.FileData(buf, n));
                 left -= n;
             }
-            writer.put(new Op.FileEnd(), 0);
+            writer.put(new Op.FileEnd());
         } else {
             throw EntryPaths.unsafe(name, "has an entry type nodecast does not unpack ('" + (char) e.getLinkFlag() + "')");
         }
@@ -162,7 +166,7 @@ public final class SafeExtractor {
     /** Creates what the parser decided; owns all file-system state of one extraction. */
     private final class Writer implements Runnable {
         final BlockingQueue<Op> queue = new ArrayBlockingQueue<>(8192);
-        final Semaphore budget = new Semaphore(IN_FLIGHT_BYTES);
+        final BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(BUFFERS);
         final Set<Path> realDirs = new HashSet<>();
         final List<Op.Dir> dirsToFinish = new ArrayList<>();
         final Map<Path, Integer> restoreModes = new java.util.LinkedHashMap<>();
@@ -173,10 +177,20 @@ public final class SafeExtractor {
         Path openPath;
         Op.FileStart openMeta;
 
-        void put(Op op, int size) throws InterruptedException {
+        Writer() {
+            for (int i = 0; i < BUFFERS; i++) free.add(new byte[DATA_CHUNK]);
+        }
+
+        void put(Op op) throws InterruptedException {
+            while (!queue.offer(op, 100, TimeUnit.MILLISECONDS)) checkFailure();
             checkFailure();
-            budget.acquire(size);
-            queue.put(op);
+        }
+
+        /** A buffer for file data; waits for the writer to return one, so memory in flight is fixed. */
+        byte[] buffer() throws InterruptedException {
+            byte[] b;
+            while ((b = free.poll(100, TimeUnit.MILLISECONDS)) == null) checkFailure();
+            return b;
         }
 
         void checkFailure() {
@@ -190,7 +204,6 @@ public final class SafeExtractor {
             if (failure == null) failure = new InterruptedException("aborted");
             queue.clear();
             queue.offer(new Op.End());
-            budget.release(IN_FLIGHT_BYTES);
         }
 
         synchronized void awaitDone() throws InterruptedException {
@@ -218,7 +231,6 @@ public final class SafeExtractor {
             } catch (Throwable t) {
                 if (failure == null) failure = translate(t);
                 queue.clear();
-                budget.release(IN_FLIGHT_BYTES);
             } finally {
                 closeQuietly();
                 synchronized (this) {
@@ -277,13 +289,13 @@ public final class SafeExtractor {
                     ByteBuffer b = ByteBuffer.wrap(data.bytes(), 0, data.length());
                     while (b.hasRemaining()) open.write(b);
                     bytes += data.length();
-                    budget.release(data.length());
+                    free.offer(data.bytes());
                 }
                 case Op.FileEnd ignored -> {
                     open.close();
                     open = null;
                     setMode(openPath, openMeta.mode());
-                    Files.setLastModifiedTime(openPath, openMeta.mtime());
+                    setTime(openPath, openMeta.mtime());
                     openPath = null;
                     files++;
                 }
@@ -362,7 +374,7 @@ public final class SafeExtractor {
                 Op.Dir d = dirsToFinish.get(i);
                 Path p = dest.root().resolve(d.rel());
                 Files.setAttribute(p, "unix:mode", d.mode() | 0500, LinkOption.NOFOLLOW_LINKS);
-                Files.setLastModifiedTime(p, d.mtime());
+                setTime(p, d.mtime());
                 restoreModes.remove(p);
             }
             for (Map.Entry<Path, Integer> r : restoreModes.entrySet()) {
@@ -387,6 +399,11 @@ public final class SafeExtractor {
         } catch (NoSuchFileException e) {
             return null;
         }
+    }
+
+    /** By path (utimensat), not through a file descriptor: the JDK would open every file a second time. */
+    private static void setTime(Path p, FileTime mtime) throws IOException {
+        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(mtime, null, null);
     }
 
     private static boolean isDir(Map<String, Object> a) {
