@@ -45,7 +45,11 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler(Main::handle);
-        cl.setExitCodeExceptionMapper(t -> t instanceof NodecastException ne ? ne.exitCode().code() : ExitCode.FAILURE.code());
+        cl.setExitCodeExceptionMapper(t -> switch (t) {
+            case NodecastException ne -> ne.exitCode().code();
+            case CommandLine.ParameterException pe -> ExitCode.USAGE.code();
+            default -> ExitCode.FAILURE.code();
+        });
         Map<String, String> codes = new LinkedHashMap<>();
         for (ExitCode c : ExitCode.values()) codes.put(String.format("%3d", c.code()), c.meaning());
         cl.getCommandSpec().usageMessage().exitCodeList(codes);

@@ -72,15 +72,13 @@ final class ChunkPipe extends InputStream {
     @Override
     public int read(byte[] b, int off, int len) throws IOException {
         if (len == 0) return 0;
+        if (current == EOF) return -1;
         try {
             while (current == null || pos == current.length()) {
                 if (current != null && current != EOF) free.put(current.bytes());
                 current = full.take();
                 pos = 0;
-                if (current == EOF) {
-                    full.offer(EOF);  // stay at end for any further read
-                    return -1;
-                }
+                if (current == EOF) return -1;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

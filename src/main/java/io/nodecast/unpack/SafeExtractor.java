@@ -110,6 +110,9 @@ public final class SafeExtractor {
             writer.abort();
             Thread.currentThread().interrupt();
             throw new NodecastException(ExitCode.FAILURE, label + ": unpacking interrupted", ie);
+        } catch (RuntimeException | Error unexpected) {
+            writer.abort();
+            throw unexpected;
         } finally {
             try {
                 thread.join();
