@@ -1,16 +1,14 @@
 package io.nodecast.bundle;
 
 import io.nodecast.core.ExitCode;
+import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -91,7 +89,7 @@ public final class Bundles {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            if (tmp != null) deleteTree(tmp);
+            if (tmp != null) FileTrees.deleteQuietly(tmp);
         }
     }
 
@@ -107,7 +105,7 @@ public final class Bundles {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } finally {
-            if (staging != null) deleteTree(staging);
+            if (staging != null) FileTrees.deleteQuietly(staging);
         }
     }
 
@@ -145,26 +143,6 @@ public final class Bundles {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new NodecastException(ExitCode.FAILURE, "interrupted", e);
-        }
-    }
-
-    static void deleteTree(Path root) {
-        try {
-            Files.walkFileTree(root, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path f, BasicFileAttributes a) throws IOException {
-                    Files.delete(f);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException ignored) {
-            // a temporary directory left behind is not worth failing a finished bundle for
         }
     }
 }

@@ -1,11 +1,31 @@
 package io.nodecast.cli;
 
+import io.nodecast.env.Activation;
+import io.nodecast.env.Language;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "activate", description = "(not yet implemented)")
+import java.nio.file.Path;
+
+@Command(name = "activate", description = {"Print the shell code behind 'source activate.sh DEST \"LAUNCHER\"' (bash, zsh):",
+        "the rerouted environment; the functions bcast, mirror, bcast-userbase, bcast-pip, bundle-pip, bundle-anaconda;",
+        "and an exit trap that purges DEST on every node through LAUNCHER (empty: this node only)."})
 public final class ActivateCommand implements Runnable {
+    @Spec CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "DEST") Path dest;
+    @Parameters(index = "1", paramLabel = "LAUNCHER", arity = "0..1", defaultValue = "") String launcher;
+
+    @Option(names = "--lang", paramLabel = "LANG", defaultValue = "python", description = "python, r or julia (default ${DEFAULT-VALUE}).")
+    String lang;
+
     @Override
     public void run() {
-        throw new UnsupportedOperationException("activate is not implemented yet");
+        Path home = Path.of(System.getProperty("nodecast.home", ".")).toAbsolutePath().normalize();
+        spec.commandLine().getOut().print(Activation.script(dest.toAbsolutePath().normalize(), launcher,
+                home.resolve("bin/nodecast"), Language.of(lang), System.getenv()));
     }
 }

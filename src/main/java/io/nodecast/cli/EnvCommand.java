@@ -1,11 +1,42 @@
 package io.nodecast.cli;
 
+import io.nodecast.env.Defaults;
+import io.nodecast.env.Language;
+import io.nodecast.env.Shell;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "env", description = "(not yet implemented)")
+import java.nio.file.Path;
+
+@Command(name = "env", description = {"Print the environment that reroutes the interpreter to DEST, for eval:",
+        "  eval \"$(nodecast env -p /dev/shm/local)\"",
+        "python: PYTHONHOME=DEST, PYTHONPATH unset, PYTHONUSERBASE=DEST; r: R_HOME and R_LIBS*; julia: JULIA_DEPOT_PATH "
+                + "and JULIA_LOAD_PATH; all: DEST/bin before PATH, DEST/lib before LD_LIBRARY_PATH."})
 public final class EnvCommand implements Runnable {
+    @Spec CommandSpec spec;
+
+    @Option(names = {"-p", "--destination"}, paramLabel = "DEST", defaultValue = Defaults.DESTINATION,
+            description = "The node-local copy (default ${DEFAULT-VALUE}).")
+    String dest;
+
+    @Option(names = "--lang", paramLabel = "LANG", defaultValue = "python", description = "python, r or julia (default ${DEFAULT-VALUE}).")
+    String lang;
+
+    @Option(names = "--shell", paramLabel = "SHELL", defaultValue = "bash", description = "bash, zsh, csh or fish (default ${DEFAULT-VALUE}).")
+    String shell;
+
     @Override
     public void run() {
-        throw new UnsupportedOperationException("env is not implemented yet");
+        Language l;
+        Shell s;
+        try {
+            l = Language.of(lang);
+            s = Shell.of(shell);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        spec.commandLine().getOut().print(s.render(l.reroute(Path.of(dest).toAbsolutePath().normalize(), System.getenv())));
     }
 }

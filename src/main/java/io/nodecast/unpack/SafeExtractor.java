@@ -2,6 +2,7 @@ package io.nodecast.unpack;
 
 import io.nodecast.bundle.Compression;
 import io.nodecast.core.ExitCode;
+import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -13,21 +14,15 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
-import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributeView;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -413,38 +408,8 @@ public final class SafeExtractor {
         return ((Integer) a.get("mode") & 0170000) == 0040000;
     }
 
-    /** Removes what an earlier bundle left at p (a file, a link, or a whole tree), making directories writable first. */
+    /** Removes what an earlier bundle left at p: a file, a link, or a whole tree. */
     static void removeExisting(Path p) throws IOException {
-        Map<String, Object> a = lstat(p);
-        if (a == null) return;
-        if (!isDir(a)) {
-            Files.delete(p);
-            return;
-        }
-        Files.walkFileTree(p, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
-                Files.setPosixFilePermissions(dir, EnumSet.of(PosixFilePermission.OWNER_READ,
-                        PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE));
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path f, BasicFileAttributes attrs) throws IOException {
-                Files.delete(f);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) throw e;
-                try {
-                    Files.delete(dir);
-                } catch (DirectoryNotEmptyException raced) {
-                    throw new IOException("could not empty " + dir, raced);
-                }
-                return FileVisitResult.CONTINUE;
-            }
-        });
+        FileTrees.delete(p);
     }
 }

@@ -1,0 +1,59 @@
+package io.nodecast.unpack;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.FileTrees;
+import io.nodecast.core.NodecastException;
+
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Removes a node-local destination at the end of a job. It runs on every rank the launcher starts, so it must be
+ * idempotent and race-free: the tree is first renamed aside (one rank wins, the others find nothing), then deleted.
+ * It refuses anything that is not a nodecast destination of this user, so a wrong -p cannot remove a home directory.
+ */
+public final class Purge {
+    private Purge() {}
+
+    /** @return true if something was removed, false if there was nothing to remove */
+    public static boolean purge(String pattern, String host) {
+        Path dest = Path.of(pattern.replace("%h", host)).toAbsolutePath().normalize();
+        if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return false;
+        if (dest.getNameCount() < 2 || dest.equals(Path.of(System.getProperty("user.home")).toAbsolutePath())) {
+            throw refused(dest, "is too close to the root to be a destination");
+        }
+        try {
+            if (Files.isSymbolicLink(dest) || !Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+                throw refused(dest, "is not a directory");
+            }
+            if (!Files.isDirectory(dest.resolve(Destination.META), LinkOption.NOFOLLOW_LINKS)) {
+                throw refused(dest, "has no " + Destination.META + " directory: it is not a nodecast destination");
+            }
+            int owner = (Integer) Files.getAttribute(dest, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            if (owner != Posix.current().uid()) throw refused(dest, "belongs to uid " + owner + ", not to you");
+            Path aside = dest.resolveSibling("." + dest.getFileName() + ".purging-" + ProcessHandle.current().pid());
+            try {
+                Files.move(dest, aside, StandardCopyOption.ATOMIC_MOVE);
+            } catch (NoSuchFileException raced) {
+                return false;  // another rank of this node got there first
+            } catch (AtomicMoveNotSupportedException e) {
+                aside = dest;
+            }
+            FileTrees.delete(aside);
+            return true;
+        } catch (NoSuchFileException raced) {
+            return false;
+        } catch (IOException e) {
+            throw new NodecastException(ExitCode.DESTINATION, "cannot purge " + dest + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static NodecastException refused(Path dest, String why) {
+        return new NodecastException(ExitCode.DESTINATION, "refusing to purge " + dest + ": it " + why);
+    }
+}
