@@ -74,8 +74,9 @@ public final class BcastCommand implements Callable<Integer> {
         @Option(names = "--report", paramLabel = "FILE", description = "Write the report as JSON to FILE (rank 0).")
         Path report;
 
-        @Option(names = "--chunk-size", paramLabel = "SIZE", defaultValue = "8M", description = "Broadcast chunk size (default ${DEFAULT-VALUE}).")
-        String chunkSize;
+        @Option(names = "--chunk-size", paramLabel = "SIZE", defaultValue = "8M", converter = SizeConverter.class,
+                description = "Broadcast chunk size (default ${DEFAULT-VALUE}).")
+        long chunkSize;
 
         boolean destinationGiven() {
             return !Defaults.DESTINATION.equals(destination);
@@ -86,7 +87,7 @@ public final class BcastCommand implements Callable<Integer> {
         }
 
         int run(CommandSpec spec, String dest, Source source) {
-            int chunk = (int) Math.min(Integer.MAX_VALUE - 8, io.nodecast.core.Units.parseBytes(chunkSize));
+            int chunk = (int) Math.clamp(chunkSize, 64 << 10, 1 << 30);
             long t0 = System.nanoTime();
             try (io.nodecast.transport.Transport transport = new io.nodecast.transport.LocalTransport(chunk)) {
                 double init = (System.nanoTime() - t0) / 1e9;

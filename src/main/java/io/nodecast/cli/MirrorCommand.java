@@ -1,6 +1,5 @@
 package io.nodecast.cli;
 
-import io.nodecast.core.Units;
 import io.nodecast.delivery.BundleRef;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -22,15 +21,16 @@ public final class MirrorCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin BcastCommand.DeliveryOptions delivery;
 
-    @Option(names = "--max-size", paramLabel = "SIZE", defaultValue = "50M", description = "Largest tree mirrored (default ${DEFAULT-VALUE}).")
-    String maxSize;
+    @Option(names = "--max-size", paramLabel = "SIZE", defaultValue = "50M", converter = SizeConverter.class,
+            description = "Largest tree mirrored (default ${DEFAULT-VALUE}; 'none' for no limit).")
+    long maxSize;
 
     @Parameters(index = "0", paramLabel = "DIR") Path dir;
     @Parameters(index = "1..*", paramLabel = "SUBDIR", arity = "0..*") List<Path> members = new ArrayList<>();
 
     @Override
     public Integer call() {
-        long max = Units.parseBytes(maxSize);
+        long max = maxSize;
         Path root = dir.toAbsolutePath().normalize();
         return delivery.run(spec, delivery.destination, rank0 -> rank0 ? List.of(new BundleRef.Tree(root, members, max)) : List.of());
     }

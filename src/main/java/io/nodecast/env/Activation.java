@@ -43,17 +43,23 @@ public final class Activation {
                   "$_NODECAST" bundle pip -q -o "$dir/tier2.tar.zst" "$@" && bcast "$dir/tier2.tar.zst"; rc=$?
                   rm -rf "$dir"; return $rc
                 }
-                _nodecast_prev_exit_trap=$(trap -p EXIT 2>/dev/null || trap 2>/dev/null | grep ' EXIT$');
                 _nodecast_exit() {
                   local rc=$?
                   _nodecast_launch "$_NODECAST" purge -p "$NODECAST_DEST"
-                  if [ -n "$_nodecast_prev_exit_trap" ]; then
+                  if [ -n "${_nodecast_prev_exit_trap:-}" ]; then
                     local prev="${_nodecast_prev_exit_trap#trap -- }"; prev="${prev%% EXIT}"; eval "prev=$prev"; eval "$prev"
                   fi
                   return $rc
                 }
-                trap _nodecast_exit EXIT
-                if [ -z "$(trap -p TERM 2>/dev/null)" ]; then trap 'exit 143' TERM; fi
+                if [ -n "${ZSH_VERSION:-}" ]; then
+                  # zsh: an exit hook runs beside the script's own EXIT trap (and 'trap -p' would set a trap there)
+                  autoload -Uz add-zsh-hook; add-zsh-hook zshexit _nodecast_exit
+                  trap 'exit 143' TERM
+                else
+                  _nodecast_prev_exit_trap=$(trap -p EXIT)
+                  trap _nodecast_exit EXIT
+                  if [ -z "$(trap -p TERM)" ]; then trap 'exit 143' TERM; fi
+                fi
                 if [ -n "${ZSH_VERSION:-}" ]; then rehash; else hash -r; fi
                 """.formatted(Shell.quote(dest.toString()), Shell.quote(launcher), Shell.quote(nodecast.toString()),
                 Shell.quote(userBase), Shell.BASH.render(lang.reroute(dest, current)));

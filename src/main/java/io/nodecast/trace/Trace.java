@@ -36,7 +36,8 @@ public final class Trace {
         Path log = null;
         try {
             log = Files.createTempFile("nodecast-trace-", ".txt", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            List<String> full = new ArrayList<>(List.of("strace", "-f", "-qq", "-e", "trace=%file", "-o", log.toString(), "--"));
+            String strace = System.getenv().getOrDefault("NODECAST_STRACE", "strace");
+            List<String> full = new ArrayList<>(List.of(strace, "-f", "-qq", "-e", "trace=%file", "-o", log.toString(), "--"));
             full.addAll(cmd);
             ProcessBuilder pb = new ProcessBuilder(full).redirectInput(ProcessBuilder.Redirect.INHERIT)
                     .redirectOutput(output).redirectError(output);
@@ -47,7 +48,7 @@ public final class Trace {
                 p = pb.start();
             } catch (IOException e) {
                 throw new NodecastException(ExitCode.TOOL, "strace is needed to trace file-system calls and could not be started ("
-                        + e.getMessage() + "); install it (Debian: apt-get install strace)");
+                        + strace + ": " + e.getMessage() + "); install it (Debian: apt-get install strace) or set NODECAST_STRACE");
             }
             int code = p.waitFor();
             if (code != 0 && Files.size(log) == 0) {
