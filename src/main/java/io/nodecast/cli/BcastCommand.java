@@ -7,6 +7,8 @@ import io.nodecast.delivery.BundleRef;
 import io.nodecast.delivery.Delivery;
 import io.nodecast.delivery.DeliveryReport;
 import io.nodecast.env.Defaults;
+import io.nodecast.transport.Transport;
+import io.nodecast.transport.Transports;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -78,6 +80,14 @@ public final class BcastCommand implements Callable<Integer> {
                 description = "Broadcast chunk size (default ${DEFAULT-VALUE}).")
         long chunkSize;
 
+        @Option(names = "--transport", paramLabel = "KIND", defaultValue = "auto",
+                description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, or local.")
+        String transport;
+
+        @Option(names = "--mpi-lib", paramLabel = "LIB", description = "The MPI library to load (a path or soname); default: "
+                + "chosen from the launcher's environment, or NODECAST_MPI_LIB.")
+        String mpiLib;
+
         boolean destinationGiven() {
             return !Defaults.DESTINATION.equals(destination);
         }
@@ -89,7 +99,13 @@ public final class BcastCommand implements Callable<Integer> {
         int run(CommandSpec spec, String dest, Source source) {
             int chunk = (int) Math.clamp(chunkSize, 64 << 10, 1 << 30);
             long t0 = System.nanoTime();
-            try (io.nodecast.transport.Transport transport = new io.nodecast.transport.LocalTransport(chunk)) {
+            Transports.Choice choice;
+            try {
+                choice = Transports.Choice.valueOf(transport.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--transport: auto, mpi or local, not '" + transport + "'");
+            }
+            try (Transport transport = Transports.open(choice, Optional.ofNullable(mpiLib), chunk, System.getenv())) {
                 double init = (System.nanoTime() - t0) / 1e9;
                 boolean root = transport.topology().root();
                 var out = spec.commandLine().getOut();

@@ -1,0 +1,312 @@
+package io.nodecast.transport.mpi;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.NodecastException;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The typed layer over the MPI functions nodecast uses. Handles are Java longs whatever the ABI; every return
+ * code is checked and becomes a {@link NodecastException} with MPI's own message. Call it from one thread only:
+ * the one that initialised MPI (MPI_THREAD_FUNNELED).
+ */
+final class Mpi {
+    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
+    private static final ValueLayout ADDR = ValueLayout.ADDRESS;
+    private static final char H = 'H';
+
+    final Abi abi;
+    final String library;
+    private final Native lib;
+    private final MethodHandle initThread, commRank, commSize, splitType, split, setErrhandler, bcast, ibcast, test,
+            wait, allreduce, allgather, ibarrier, abort, finalizeMh, errorString, processorName, libraryVersion, finalized;
+    private final Arena arena = Arena.ofConfined();
+    private final MemorySegment flag = arena.allocate(INT);
+
+    private Mpi(Native lib, Abi abi) {
+        this.lib = lib;
+        this.abi = abi;
+        this.library = lib.path();
+        initThread = fn("MPI_Init_thread", "i", ADDR, ADDR, INT, ADDR);
+        commRank = fn("MPI_Comm_rank", "i", H, ADDR);
+        commSize = fn("MPI_Comm_size", "i", H, ADDR);
+        splitType = fn("MPI_Comm_split_type", "i", H, INT, INT, H, ADDR);
+        split = fn("MPI_Comm_split", "i", H, INT, INT, ADDR);
+        setErrhandler = fn("MPI_Comm_set_errhandler", "i", H, H);
+        bcast = fn("MPI_Bcast", "i", ADDR, INT, H, INT, H);
+        ibcast = fn("MPI_Ibcast", "i", ADDR, INT, H, INT, H, ADDR);
+        test = fn("MPI_Test", "i", ADDR, ADDR, ADDR);
+        wait = fn("MPI_Wait", "i", ADDR, ADDR);
+        allreduce = fn("MPI_Allreduce", "i", ADDR, ADDR, INT, H, H, H);
+        allgather = fn("MPI_Allgather", "i", ADDR, INT, H, ADDR, INT, H, H);
+        ibarrier = fn("MPI_Ibarrier", "i", H, ADDR);
+        abort = fn("MPI_Abort", "i", H, INT);
+        finalizeMh = fn("MPI_Finalize", "i");
+        finalized = fn("MPI_Finalized", "i", ADDR);
+        errorString = fn("MPI_Error_string", "i", INT, ADDR, ADDR);
+        processorName = fn("MPI_Get_processor_name", "i", ADDR, ADDR);
+        libraryVersion = fn("MPI_Get_library_version", "i", ADDR, ADDR);
+    }
+
+    static Mpi open(Native lib) {
+        return new Mpi(lib, Abi.of(lib));
+    }
+
+    /**
+     * A downcall whose handle parameters ('H') take the ABI's layout but a Java long, so the code above is the same
+     * for both families. Narrowing long to int for MPICH is what explicitCastArguments does.
+     */
+    private MethodHandle fn(String name, String ret, Object... params) {
+        List<MemoryLayout> layouts = new ArrayList<>();
+        List<Class<?>> javaTypes = new ArrayList<>();
+        for (Object p : params) {
+            if (p instanceof Character) {
+                layouts.add(abi.handleLayout());
+                javaTypes.add(long.class);
+            } else {
+                ValueLayout l = (ValueLayout) p;
+                layouts.add(l);
+                javaTypes.add(l.carrier());
+            }
+        }
+        FunctionDescriptor fd = FunctionDescriptor.of(INT, layouts.toArray(MemoryLayout[]::new));
+        MethodHandle mh = lib.function(name, fd);
+        return MethodHandles.explicitCastArguments(mh, MethodType.methodType(int.class, javaTypes));
+    }
+
+    void check(int rc, String what) {
+        if (rc != 0) throw new NodecastException(ExitCode.MPI, what + " failed: " + errorString(rc));
+    }
+
+    String errorString(int code) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(1024);
+            MemorySegment len = a.allocate(INT);
+            int rc = (int) errorString.invokeExact(code, buf, len);
+            return rc == 0 ? buf.getString(0) : "MPI error " + code;
+        } catch (Throwable t) {
+            return "MPI error " + code;
+        }
+    }
+
+    void initThread() {
+        try {
+            MemorySegment provided = arena.allocate(INT);
+            check((int) initThread.invokeExact(MemorySegment.NULL, MemorySegment.NULL, Abi.THREAD_FUNNELED, provided), "MPI_Init_thread");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new NodecastException(ExitCode.MPI, "MPI_Init_thread failed in " + library + ": " + t, t);
+        }
+    }
+
+    int rank(long comm) {
+        return intOut(commRank, comm, "MPI_Comm_rank");
+    }
+
+    int size(long comm) {
+        return intOut(commSize, comm, "MPI_Comm_size");
+    }
+
+    private int intOut(MethodHandle mh, long comm, String what) {
+        MemorySegment out = arena.allocate(INT);
+        try {
+            check((int) mh.invokeExact(comm, out), what);
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        return out.get(INT, 0);
+    }
+
+    long splitShared(long comm, int key) {
+        MemorySegment out = arena.allocate(8);
+        try {
+            check((int) splitType.invokeExact(comm, abi.commTypeShared(), key, abi.infoNull(), out), "MPI_Comm_split_type");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        return abi.readHandle(out);
+    }
+
+    long split(long comm, int color, int key) {
+        MemorySegment out = arena.allocate(8);
+        try {
+            check((int) split.invokeExact(comm, color, key, out), "MPI_Comm_split");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        return abi.readHandle(out);
+    }
+
+    void errorsReturn(long comm) {
+        try {
+            check((int) setErrhandler.invokeExact(comm, abi.errorsReturn()), "MPI_Comm_set_errhandler");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void bcast(MemorySegment buf, int count, long type, int root, long comm) {
+        try {
+            check((int) bcast.invokeExact(buf, count, type, root, comm), "MPI_Bcast");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /** @param request 8 bytes that receive the request; they must live until it completes */
+    void ibcast(MemorySegment buf, int count, long type, int root, long comm, MemorySegment request) {
+        try {
+            check((int) ibcast.invokeExact(buf, count, type, root, comm, request), "MPI_Ibcast");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void ibcastWorld(MemorySegment buf, int count, long comm, MemorySegment request) {
+        ibcast(buf, count, abi.byteType(), 0, comm, request);
+    }
+
+    void ibarrier(long comm, MemorySegment request) {
+        try {
+            check((int) ibarrier.invokeExact(comm, request), "MPI_Ibarrier");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    boolean test(MemorySegment request) {
+        try {
+            check((int) test.invokeExact(request, flag, abi.statusIgnore()), "MPI_Test");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+        return flag.get(INT, 0) != 0;
+    }
+
+    void await(MemorySegment request) {
+        try {
+            check((int) wait.invokeExact(request, abi.statusIgnore()), "MPI_Wait");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    /**
+     * Waits for a request without holding a core: many ranks of a node wait here while their leader unpacks, and
+     * a spinning MPI_Wait would take the cores the unpacking needs.
+     */
+    void awaitPolitely(MemorySegment request) {
+        long sleepMicros = 50;
+        while (!test(request)) {
+            try {
+                Thread.sleep(java.time.Duration.ofNanos(sleepMicros * 1000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new NodecastException(ExitCode.MPI, "interrupted while waiting for the other ranks");
+            }
+            sleepMicros = Math.min(sleepMicros * 2, 20_000);
+        }
+    }
+
+    void allreduce(MemorySegment send, MemorySegment recv, int count, long type, long op, long comm) {
+        try {
+            check((int) allreduce.invokeExact(send, recv, count, type, op, comm), "MPI_Allreduce");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void allgather(MemorySegment send, MemorySegment recv, int bytesEach, long comm) {
+        try {
+            check((int) allgather.invokeExact(send, bytesEach, abi.byteType(), recv, bytesEach, abi.byteType(), comm), "MPI_Allgather");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    void abort(long comm, int code) {
+        try {
+            int ignored = (int) abort.invokeExact(comm, code);
+        } catch (Throwable t) {
+            Runtime.getRuntime().halt(code);
+        }
+    }
+
+    boolean isFinalized() {
+        try {
+            int rc = (int) finalized.invokeExact(flag);
+            return rc == 0 && flag.get(INT, 0) != 0;
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
+    void finalizeMpi() {
+        try {
+            check((int) finalizeMh.invokeExact(), "MPI_Finalize");
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    String processorName() {
+        return stringOut(processorName, 256);
+    }
+
+    String libraryVersion() {
+        String v = stringOut(libraryVersion, 8192);
+        int nl = v.indexOf('\n');
+        return (nl > 0 ? v.substring(0, nl) : v).strip();
+    }
+
+    private String stringOut(MethodHandle mh, int size) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(size);
+            MemorySegment len = a.allocate(INT);
+            check((int) mh.invokeExact(buf, len), "MPI string query");
+            return buf.getString(0);
+        } catch (NodecastException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new IllegalStateException(t);
+        }
+    }
+
+    Arena arena() {
+        return arena;
+    }
+}
