@@ -50,6 +50,10 @@ public final class MpiLibrary {
 
     /** Opens the first candidate that loads; names every failure if none does. */
     static Native open(List<String> candidates) {
+        // UCX (loaded with MPICH's library, or by Open MPI's UCX layer at init) would take the JVM's SIGSEGV
+        // handler, which the JVM needs for its own null checks: the process would die at the first one
+        Native.setenvIfAbsent("UCX_HANDLE_ERRORS", "none");
+        Native.setenvIfAbsent("UCX_ERROR_SIGNALS", "");
         List<String> why = new ArrayList<>();
         for (String c : candidates) {
             Native.Result r = Native.open(c);

@@ -62,10 +62,6 @@ public final class MpiTransport implements Transport {
      * @param library an explicit library (path or soname), else chosen from the launcher's environment
      */
     public static MpiTransport start(Optional<String> library, int chunkBytes, Map<String, String> env) {
-        // UCX (under MPICH at load time, Open MPI's UCX layer at init) would take the JVM's SIGSEGV handler,
-        // which the JVM needs for its own null checks
-        Native.setenvIfAbsent("UCX_HANDLE_ERRORS", "none");
-        Native.setenvIfAbsent("UCX_ERROR_SIGNALS", "");
         Native lib = MpiLibrary.open(MpiLibrary.candidates(library, env));
         Mpi mpi = Mpi.open(lib);
         mpi.initThread();

@@ -1,0 +1,69 @@
+package io.nodecast.transport.mpi;
+
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The constants nodecast carries for each ABI family, checked against the installed mpi.h files. */
+class AbiConstantsTest {
+    static final Path MPICH_H = Path.of("/usr/include/x86_64-linux-gnu/mpich/mpi.h");
+    static final Path OPENMPI_H = Path.of("/usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h");
+
+    @Test
+    void mpichHandlesMatchItsHeader() throws Exception {
+        String h = Files.readString(MPICH_H);
+        Abi.Mpich abi = new Abi.Mpich();
+        Map<String, Long> want = Map.of("MPI_COMM_WORLD", abi.commWorld(), "MPI_COMM_NULL", abi.commNull(),
+                "MPI_BYTE", abi.byteType(), "MPI_INT", abi.intType(), "MPI_LONG", abi.longType(),
+                "MPI_DOUBLE", abi.doubleType(), "MPI_INFO_NULL", abi.infoNull(), "MPI_MAX", abi.opMax(),
+                "MPI_SUM", abi.opSum(), "MPI_ERRORS_RETURN", abi.errorsReturn());
+        want.forEach((name, value) -> assertThat(define(h, name)).as(name).isEqualTo(value));
+        assertThat(define(h, "MPI_COMM_TYPE_SHARED")).isEqualTo(abi.commTypeShared());
+        assertThat(define(h, "MPI_UNDEFINED")).isEqualTo(Abi.UNDEFINED);
+        assertThat(h).contains("#define MPI_STATUS_IGNORE (MPI_Status *)1");
+    }
+
+    @Test
+    void openMpiHandlesAreTheGlobalsItsHeaderNames() throws Exception {
+        String h = Files.readString(OPENMPI_H);
+        for (String[] pair : new String[][] {{"MPI_COMM_WORLD", "ompi_mpi_comm_world"}, {"MPI_COMM_NULL", "ompi_mpi_comm_null"},
+                {"MPI_BYTE", "ompi_mpi_byte"}, {"MPI_INT", "ompi_mpi_int"}, {"MPI_LONG", "ompi_mpi_long"}, {"MPI_DOUBLE", "ompi_mpi_double"},
+                {"MPI_INFO_NULL", "ompi_mpi_info_null"}, {"MPI_MAX", "ompi_mpi_op_max"}, {"MPI_SUM", "ompi_mpi_op_sum"},
+                {"MPI_ERRORS_RETURN", "ompi_mpi_errors_return"}}) {
+            assertThat(h).as(pair[0]).containsPattern("#define " + pair[0] + "\\s+OMPI_PREDEFINED_GLOBAL\\(\\s*\\w+,\\s*" + pair[1] + "\\)");
+        }
+        // MPI_COMM_TYPE_SHARED is the first member of its enum, so 0
+        assertThat(h).containsPattern("enum\\s*\\{\\s*MPI_COMM_TYPE_SHARED\\s*,");
+        assertThat(h).contains("#define MPI_STATUS_IGNORE ((MPI_Status *) 0)");
+        assertThat(new Abi.OpenMpi(0, 0, 0, 0, 0, 0, 0, 0, 0, 0).commTypeShared()).isZero();
+    }
+
+    @Test
+    void theLoadedLibrariesAreToldApart() {
+        assertThat(Abi.of(MpiLibrary.open(java.util.List.of("libmpi.so.40")))).isInstanceOf(Abi.OpenMpi.class);
+        assertThat(Abi.of(MpiLibrary.open(java.util.List.of("libmpich.so.12")))).isInstanceOf(Abi.Mpich.class);
+    }
+
+    @Test
+    void theLauncherPicksTheLibrary() {
+        assertThat(MpiLibrary.candidates(java.util.Optional.empty(), Map.of("OMPI_COMM_WORLD_SIZE", "4")).getFirst()).isEqualTo("libmpi.so.40");
+        assertThat(MpiLibrary.candidates(java.util.Optional.empty(), Map.of("PMI_RANK", "0")).getFirst()).isEqualTo("libmpich.so.12");
+        assertThat(MpiLibrary.candidates(java.util.Optional.of("/opt/x/libmpi.so"), Map.of("PMI_RANK", "0"))).containsExactly("/opt/x/libmpi.so");
+        assertThat(MpiLibrary.launchedByMpi(Map.of("SLURM_STEP_NUM_TASKS", "1"))).isFalse();
+        assertThat(MpiLibrary.launchedByMpi(Map.of("SLURM_STEP_NUM_TASKS", "8"))).isTrue();
+        assertThat(MpiLibrary.launchedByMpi(Map.of())).isFalse();
+    }
+
+    private static long define(String header, String name) {
+        Matcher m = Pattern.compile("#define\\s+" + name + "\\s+\\(?\\s*(?:\\(\\w+\\))?\\s*\\(?(-?(?:0x[0-9a-fA-F]+|\\d+))\\)?").matcher(header);
+        assertThat(m.find()).as(name + " in " + header.length() + " chars of mpi.h").isTrue();
+        String v = m.group(1);
+        return v.startsWith("0x") ? Long.parseLong(v.substring(2), 16) : Long.parseLong(v);
+    }
+}
