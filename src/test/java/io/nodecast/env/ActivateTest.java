@@ -53,6 +53,31 @@ class ActivateTest {
         assertThat(marker).as("the job's own exit trap still ran").hasContent("earlier-trap");
     }
 
+    @org.junit.jupiter.api.Tag("mpi")
+    @Test
+    void withARealLauncherEveryNodeIsServedAndPurged() throws Exception {
+        Path nodes = tmp.resolve("nodes");
+        Path tier1 = new TarBuilder().file("lib/python3.11/site-packages/tier1.py", "X = 1\n").writeTo(tmp.resolve("t1.tar"));
+        Path userbase = Files.createDirectories(tmp.resolve("userbase/lib/python3.11/site-packages"));
+        Files.writeString(userbase.resolve("mine.py"), "Y = 2\n");
+        Files.createDirectories(tmp.resolve("app/bin"));
+        Files.writeString(tmp.resolve("app/bin/main.py"), "print('main')\n");
+        String launcher = "mpirun.openmpi --allow-run-as-root --oversubscribe -np 4 -x NODECAST_SIMULATE_NODES=2";
+        Launcher.Result r = shell("bash", """
+                source %1$s '%2$s/%%h' "%3$s"
+                bcast -v %4$s || exit 11
+                bcast-userbase || exit 12
+                mirror %5$s bin || exit 13
+                for n in %2$s/*; do ls "$n/bin" "$n/lib/python3.11/site-packages" | tr '\n' ' '; echo; done
+                """.formatted(Launcher.home().resolve("activate.sh"), nodes, launcher, tier1, tmp.resolve("app")),
+                Map.of("PYTHONUSERBASE", userbase.getParent().getParent().getParent().toString()));
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out().lines().filter(l -> l.contains("main.py") && l.contains("tier1.py") && l.contains("mine.py")).count()).isEqualTo(2);
+        try (var s = Files.list(nodes)) {
+            assertThat(s.toList()).as("the exit trap purged every node").isEmpty();
+        }
+    }
+
     @Test
     void aFailedBcastFailsTheFunction() throws Exception {
         Path dest = tmp.resolve("local");
