@@ -133,7 +133,9 @@ public final class Bundles {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) {
-                String last = output.strip().lines().reduce((a, b) -> b).orElse("");
+                // the line that says what went wrong, not pip's closing "see above"
+                String last = output.strip().lines().filter(l -> l.matches("(?i).*\\berror\\b.*")).reduce((a, b) -> b)
+                        .or(() -> output.strip().lines().reduce((a, b) -> b)).orElse("").strip();
                 throw new NodecastException(ExitCode.TOOL, "could not " + what + ": '" + String.join(" ", cmd)
                         + "' exited with " + p.exitValue() + ": " + last);
             }
