@@ -57,8 +57,8 @@ public enum Compression {
         if (startsWith(head, length, 0xFD, '7', 'z', 'X', 'Z', 0x00)) return XZ;
         if (length >= 262 && head[257] == 'u' && head[258] == 's' && head[259] == 't'
                 && head[260] == 'a' && head[261] == 'r') return NONE;
-        // old-style (v7) tar has no magic: accept a header whose checksum adds up
-        if (length >= 512 && v7ChecksumMatches(head)) return NONE;
+        // old-style (v7) tar has no magic: accept a header whose checksum adds up; an empty archive is all zeros
+        if (length >= 512 && (v7ChecksumMatches(head) || allZero(head))) return NONE;
         return null;
     }
 
@@ -95,6 +95,11 @@ public enum Compression {
         for (int i = 0; i < magic.length; i++) {
             if ((head[i] & 0xFF) != magic[i]) return false;
         }
+        return true;
+    }
+
+    private static boolean allZero(byte[] h) {
+        for (int i = 0; i < 512; i++) if (h[i] != 0) return false;
         return true;
     }
 

@@ -159,6 +159,13 @@ class SafeExtractorTest {
     }
 
     @Test
+    void anEmptyArchiveIsABundleWithNothingInIt() throws IOException {
+        UnpackSummary s = unpack(new byte[10240]);
+        assertThat(s.files()).isZero();
+        assertThat(dest).isDirectory();
+    }
+
+    @Test
     void somethingThatIsNotAnArchive() {
         assertThatThrownBy(() -> unpack("hello, this is not a tar file at all".getBytes()))
                 .isInstanceOfSatisfying(NodecastException.class, e -> assertThat(e.exitCode()).isEqualTo(ExitCode.BUNDLE))

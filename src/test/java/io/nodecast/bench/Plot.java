@@ -1,0 +1,36 @@
+package io.nodecast.bench;
+
+import org.jfree.chart.ChartFactory;
+import org.jfree.chart.ChartUtils;
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.data.category.DefaultCategoryDataset;
+import org.jfree.data.xy.XYSeries;
+import org.jfree.data.xy.XYSeriesCollection;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/** PNG plots with JFreeChart, headless. */
+final class Plot {
+    private Plot() {}
+
+    static void lines(Path png, String title, String x, String y, Map<String, double[][]> series) throws IOException {
+        XYSeriesCollection data = new XYSeriesCollection();
+        series.forEach((name, points) -> {
+            XYSeries s = new XYSeries(name);
+            for (double[] p : points) s.add(p[0], p[1]);
+            data.addSeries(s);
+        });
+        JFreeChart chart = ChartFactory.createXYLineChart(title, x, y, data, PlotOrientation.VERTICAL, true, false, false);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 560);
+    }
+
+    static void bars(Path png, String title, String y, Map<String, Double> values) throws IOException {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        values.forEach((k, v) -> data.addValue(v, y, k));
+        JFreeChart chart = ChartFactory.createBarChart(title, "", y, data, PlotOrientation.HORIZONTAL, false, false, false);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 80 + 40 * values.size());
+    }
+}
