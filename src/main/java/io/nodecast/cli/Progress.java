@@ -6,7 +6,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 import java.io.PrintWriter;
 
-/** rank 0's progress bar for a long delivery: only on a terminal, so logs and tests stay clean. */
+/** rank 0's progress for a long delivery: a bar on a terminal, else a line every few seconds (batch logs). */
 interface Progress extends AutoCloseable {
     Progress NONE = new Progress() {
         @Override
@@ -21,8 +21,8 @@ interface Progress extends AutoCloseable {
     @Override
     void close();
 
-    static Progress forTerminal(PrintWriter ignored) {
-        if (System.console() == null || !System.console().isTerminal()) return NONE;
+    static Progress forTerminal(PrintWriter log) {
+        if (System.console() == null || !System.console().isTerminal()) return lines(log);
         ProgressBar bar = new ProgressBarBuilder().setTaskName("bcast").setStyle(ProgressBarStyle.ASCII)
                 .setUnit(" MiB", 1 << 20).showSpeed().setInitialMax(-1).build();
         return new Progress() {
@@ -40,6 +40,30 @@ interface Progress extends AutoCloseable {
             public void close() {
                 bar.close();
             }
+        };
+    }
+
+    private static Progress lines(PrintWriter log) {
+        long start = System.nanoTime();
+        return new Progress() {
+            long lastPrint = start;
+            long base;
+            long last;
+
+            @Override
+            public void update(long bytes) {
+                if (bytes < last) base += last;
+                last = bytes;
+                long now = System.nanoTime();
+                if (now - lastPrint < 5_000_000_000L) return;
+                lastPrint = now;
+                double s = (now - start) / 1e9;
+                log.printf("  %s sent in %.0f s (%.0f MB/s)%n", io.nodecast.core.Units.bytes(base + bytes), s, (base + bytes) / 1e6 / s);
+                log.flush();
+            }
+
+            @Override
+            public void close() { }
         };
     }
 }

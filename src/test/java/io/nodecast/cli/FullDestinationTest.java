@@ -31,6 +31,23 @@ class FullDestinationTest {
     }
 
     @Test
+    void aReadOnlyDestinationIsRefusedWithoutWritingAnything() throws Exception {
+        Trees.run(tmp, "mount", "-o", "remount,ro", mount.toString());
+        Path b = new io.nodecast.testing.TarBuilder().file("x", "1").writeTo(tmp.resolve("b.tar"));
+        Cli r = Cli.run("bcast", "-p", mount.resolve("local").toString(), b.toString());
+        assertThat(r.exit()).isEqualTo(ExitCode.DESTINATION.code());
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains(mount.resolve("local").toString(), "Read-only file system");
+    }
+
+    @Test
+    void aBundleThatIsADirectoryIsNamed() {
+        Cli r = Cli.run("bcast", "-p", mount.resolve("local").toString(), tmp.toString());
+        assertThat(r.exit()).isEqualTo(ExitCode.BUNDLE.code());
+        assertThat(r.err()).contains(tmp.toString(), "not a regular file");
+    }
+
+    @Test
     void aFullFileSystemIsNamedAndLeavesNoCompletionMarker() throws Exception {
         Path src = Files.createDirectories(tmp.resolve("src/lib"));
         byte[] noise = new byte[3 << 20];
