@@ -1,0 +1,138 @@
+package io.nodecast.testbed;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.FileTrees;
+import io.nodecast.testing.Launcher;
+import io.nodecast.testing.RealPython;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * nodecast on the namespaced cluster: three compute hosts with their own /dev/shm, a shared directory, MPI
+ * across virtual Ethernet. The paper's job script runs as it is, with only paths and node counts changed.
+ */
+@Tag("cluster")
+class TestbedTest {
+    static final Path BUNDLES = Testbed.SHARED.resolve("bundles");
+
+    @BeforeAll
+    static void up() throws Exception {
+        Testbed.up();
+        Files.createDirectories(BUNDLES);
+        Files.copy(RealPython.bundle(), BUNDLES.resolve("py311-tier1.tar.zst"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(io.nodecast.bundle.Checksums.sidecar(RealPython.bundle()), BUNDLES.resolve("py311-tier1.tar.zst.sha256"),
+                StandardCopyOption.REPLACE_EXISTING);
+        // tier 2: Debian's mpi4py (built for CPython 3.11 and the system's Open MPI) placed as pip would
+        Path stage = Testbed.SHARED.resolve("stage/lib/python3.11/site-packages");
+        FileTrees.delete(Testbed.SHARED.resolve("stage"));
+        Files.createDirectories(stage);
+        Launcher.exec(List.of("cp", "-a", "/usr/lib/python3/dist-packages/mpi4py", stage.toString()), Map.of());
+        Launcher.Result b = Launcher.run(Map.of(), "bundle", "dir", Testbed.SHARED.resolve("stage").toString(), "lib", "-q",
+                "-o", BUNDLES.resolve("mpi4py-tier2.tar.zst").toString());
+        assertThat(b.exit()).as(b.err()).isZero();
+        Path userbase = Files.createDirectories(Testbed.SHARED.resolve("userbase/lib/python3.11/site-packages/mine"));
+        Files.writeString(userbase.resolve("__init__.py"), "WHERE = __file__\n");
+        Path app = Files.createDirectories(Testbed.SHARED.resolve("mytestapp/bin"));
+        Files.createDirectories(Testbed.SHARED.resolve("mytestapp/testapp"));
+        Files.writeString(Testbed.SHARED.resolve("mytestapp/testapp/__init__.py"), "");
+        Files.writeString(app.resolve("main.py"), """
+                import socket, numpy, scipy, scipy.linalg, mine
+                from mpi4py import MPI
+                c = MPI.COMM_WORLD
+                print(f"rank {c.Get_rank()} of {c.Get_size()} on {socket.gethostname()}: numpy {numpy.__file__} mine {mine.WHERE}", flush=True)
+                """);
+    }
+
+    @AfterAll
+    static void down() {
+        Testbed.down();
+    }
+
+    @Test
+    void hostsHaveTheirOwnNamesAndMemoryAndShareOneDirectory() throws Exception {
+        assertThat(Testbed.on("n1", "hostname").out().strip()).isEqualTo("n1");
+        Testbed.on("n1", "sh", "-c", "echo private > /dev/shm/mark");
+        assertThat(Testbed.on("n1", "cat", "/dev/shm/mark").out()).contains("private");
+        assertThat(Testbed.on("n2", "ls", "/dev/shm").out()).doesNotContain("mark");
+        Testbed.on("n1", "rm", "/dev/shm/mark");
+        Files.writeString(Testbed.SHARED.resolve("seen-by-all"), "shared");
+        assertThat(Testbed.on("n3", "cat", Testbed.SHARED.resolve("seen-by-all").toString()).out()).isEqualTo("shared");
+    }
+
+    @Test
+    void thePapersJobScriptRunsAsItIsOnOpenMpi() {
+        Launcher.Result r = Testbed.on("head", Map.of("PYTHONUSERBASE", Testbed.SHARED.resolve("userbase").toString()),
+                "bash", Testbed.DIR.resolve("jobs/paper-generic.sh").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        Matcher m = Pattern.compile("rank (\\d) of 6 on (n\\d): numpy (\\S+) mine (\\S+)").matcher(r.out());
+        int ranks = 0;
+        java.util.Set<String> hosts = new java.util.TreeSet<>();
+        while (m.find()) {
+            ranks++;
+            hosts.add(m.group(2));
+            assertThat(m.group(3)).startsWith("/dev/shm/local/lib/python3.11/site-packages/numpy/");
+            assertThat(m.group(4)).startsWith("/dev/shm/local/lib/python3.11/site-packages/mine/");
+        }
+        assertThat(ranks).isEqualTo(6);
+        assertThat(hosts).containsExactly("n1", "n2", "n3");
+        for (String h : List.of("head", "n1", "n2", "n3")) {
+            assertThat(Testbed.on(h, "ls", "-A", "/dev/shm").out().strip()).as("/dev/shm on " + h + " after the job").isEmpty();
+        }
+    }
+
+    @Test
+    void onlyTheComputeHostsGetTheBundlesAndTheAppNeverTouchesTheSharedFileSystem() {
+        String script = """
+                source %1$s/activate.sh /dev/shm/local "%1$s/testbed/mpirun-openmpi -np 3"
+                bcast %2$s/py311-tier1.tar.zst || exit 11
+                for h in head n1 n2 n3; do echo "$h: $(%1$s/testbed/run $h ls /dev/shm)"; done
+                %1$s/testbed/mpirun-openmpi -np 1 %1$s/bin/nodecast trace --json --shared %3$s --shared %4$s -- \\
+                    python3 -c 'import numpy, scipy, scipy.linalg'
+                """.formatted(Launcher.home(), BUNDLES, Testbed.SHARED, RealPython.prefix());
+        Launcher.Result r = Testbed.on("head", "bash", "-c", script);
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("head: \n", "n1: local", "n2: local", "n3: local");
+        assertThat(r.out()).contains("\"under_shared\": {\"" + Testbed.SHARED + "\": 0, \"" + RealPython.prefix() + "\": 0}");
+    }
+
+    @Test
+    void aFullDevShmOnOneHostFailsTheJobNamingIt() {
+        Testbed.on("n2", "fallocate", "-l", "1900M", "/dev/shm/filler");
+        try {
+            Launcher.Result r = Testbed.on("head", Testbed.DIR.resolve("mpirun-openmpi").toString(), "-np", "3",
+                    Launcher.nodecast().toString(), "bcast", "-p", "/dev/shm/local", BUNDLES.resolve("py311-tier1.tar.zst").toString());
+            assertThat(r.exit()).isEqualTo(ExitCode.NO_SPACE.code());
+            assertThat(r.err()).contains("n2 (rank", "is full").doesNotContain("n1 (rank").doesNotContain("n3 (rank");
+        } finally {
+            Testbed.on("n2", "rm", "-f", "/dev/shm/filler");
+            for (String h : Testbed.COMPUTE) Testbed.on(h, "rm", "-rf", "/dev/shm/local");
+        }
+    }
+
+    @Test
+    void mpichDeliversAcrossTheHostsToo() {
+        Launcher.Result r = Testbed.on("head", Testbed.DIR.resolve("mpirun-mpich").toString(), "-np", "3",
+                Launcher.nodecast().toString(), "bcast", "-t", "-p", "/dev/shm/local", BUNDLES.resolve("mpi4py-tier2.tar.zst").toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("3 ranks on 3 nodes", "MPICH");
+        for (String h : Testbed.COMPUTE) {
+            assertThat(Testbed.on(h, "ls", "/dev/shm/local/lib/python3.11/site-packages").out()).contains("mpi4py");
+        }
+        Launcher.Result purge = Testbed.on("head", Testbed.DIR.resolve("mpirun-mpich").toString(), "-np", "3",
+                Launcher.nodecast().toString(), "purge", "-p", "/dev/shm/local");
+        assertThat(purge.exit()).as(purge.err()).isZero();
+        for (String h : Testbed.COMPUTE) assertThat(Testbed.on(h, "ls", "-A", "/dev/shm").out().strip()).isEmpty();
+    }
+}

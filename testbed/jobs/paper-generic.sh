@@ -1,0 +1,29 @@
+#!/bin/bash
+# The paper's "Script without NERSC integration", adapted only in paths and node counts for the test bed:
+# PBCAST is nodecast's install, the bundles live on the shared directory, the launcher is the bed's MPI.
+#SBATCH -N 3
+#SBATCH -n 6
+
+export PBCAST=${PBCAST:-/work/main}
+SHARED=${SHARED:-/srv/nodecast-testbed}
+LAUNCH=${LAUNCH:-"$PBCAST/testbed/mpirun-openmpi -np 3"}
+RUN=${RUN:-"$PBCAST/testbed/mpirun-openmpi -np 6"}
+
+source $PBCAST/activate.sh \
+/dev/shm/local "$LAUNCH"
+
+# Tier 1 : anaconda (here: the machine's Python 3.11 prefix with numpy and scipy)
+bcast -v $SHARED/bundles/py311-tier1.tar.zst \
+$SHARED/bundles/mpi4py-tier2.tar.zst
+
+# Tier 2 : commonly used packages
+# e.g. installed in $PYTHONUSERBASE
+bcast-userbase
+
+# Tier 3 : User application
+mirror $SHARED/mytestapp/ \
+testapp bin
+
+# Launch
+time $RUN python3 \
+/dev/shm/local/bin/main.py
