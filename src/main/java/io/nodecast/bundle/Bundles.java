@@ -93,6 +93,32 @@ public final class Bundles {
         }
     }
 
+    /** The system bundle and what went into it. */
+    public record SyslibsResult(BundleSummary summary, SharedLibraries.Closure closure) {}
+
+    /**
+     * The paper's system bundle: the shared libraries from outside the targets that the interpreter and its
+     * extension modules load, placed in the bundle's {@code lib/} under the names the loader asks for, where
+     * the rerouted LD_LIBRARY_PATH finds them first.
+     */
+    public static SyslibsResult syslibs(List<Path> targets, Output out) {
+        SharedLibraries.Closure closure = SharedLibraries.of(targets);
+        Path stage = null;
+        try {
+            stage = Files.createTempDirectory("nodecast-syslibs-");
+            Path lib = Files.createDirectory(stage.resolve("lib"));
+            for (Map.Entry<String, Path> e : closure.libraries().entrySet()) {
+                Files.copy(e.getValue().toRealPath(), lib.resolve(e.getKey()), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+            }
+            BundleSpec spec = new BundleSpec(stage.toRealPath(), List.of(), Excludes.none(), PycMode.KEEP, false);
+            return new SyslibsResult(out.writer().write(spec, out.file(), Map.of()), closure);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            if (stage != null) FileTrees.deleteQuietly(stage);
+        }
+    }
+
     private static BundleSummary write(BundleSpec spec, Optional<Path> compileWith, Output out) {
         if (spec.pyc() != PycMode.COMPILE || compileWith.isEmpty()) {
             return out.writer().write(spec, out.file(), Map.of());
@@ -107,6 +133,11 @@ public final class Bundles {
         } finally {
             if (staging != null) FileTrees.deleteQuietly(staging);
         }
+    }
+
+    /** Where an interpreter is installed: its {@code sys.base_prefix}. */
+    public static Path prefixOf(Path python) {
+        return Path.of(run(List.of(python.toString(), "-c", "import sys; print(sys.base_prefix)"), "ask " + python + " for its prefix").strip());
     }
 
     /** The prefix's own interpreter, if it has one. */
@@ -129,10 +160,19 @@ public final class Bundles {
     }
 
     static String run(List<String> cmd, String what) {
+        return run(cmd, what, false);
+    }
+
+    /** Like {@link #run} but keeps the output of a command that failed; fails only if it cannot start. */
+    static String runLenient(List<String> cmd, String what) {
+        return run(cmd, what, true);
+    }
+
+    private static String run(List<String> cmd, String what, boolean lenient) {
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            if (p.waitFor() != 0) {
+            if (p.waitFor() != 0 && !lenient) {
                 // the line that says what went wrong, not pip's closing "see above"
                 String last = output.strip().lines().filter(l -> l.matches("(?i).*\\berror\\b.*")).reduce((a, b) -> b)
                         .or(() -> output.strip().lines().reduce((a, b) -> b)).orElse("").strip();

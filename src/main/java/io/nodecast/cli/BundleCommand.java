@@ -21,15 +21,16 @@ import java.util.Optional;
 import java.util.function.Function;
 
 @Command(name = "bundle", description = "Make a bundle (a .tar.zst by default) of one tier.",
-        subcommands = {BundleCommand.Prefix.class, BundleCommand.Pip.class, BundleCommand.Userbase.class, BundleCommand.Dir.class},
-        synopsisSubcommandLabel = "(prefix | pip | userbase | dir)")
+        subcommands = {BundleCommand.Prefix.class, BundleCommand.Pip.class, BundleCommand.Userbase.class, BundleCommand.Dir.class,
+                BundleCommand.Syslibs.class},
+        synopsisSubcommandLabel = "(prefix | pip | userbase | dir | syslibs)")
 public final class BundleCommand implements Runnable {
     @Spec
     CommandSpec spec;
 
     @Override
     public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "bundle: say what to bundle: prefix, pip, userbase or dir");
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "bundle: say what to bundle: prefix, pip, userbase, dir or syslibs");
     }
 
     /** Options every bundle kind takes. */
@@ -71,15 +72,19 @@ public final class BundleCommand implements Runnable {
         }
 
         BundleSummary write(CommandSpec spec, long totalBytes, Function<Bundles.Output, BundleSummary> build) {
+            return write(spec, totalBytes, build, Function.identity());
+        }
+
+        <T> T write(CommandSpec spec, long totalBytes, Function<Bundles.Output, T> build, Function<T, BundleSummary> summaryOf) {
             int workers = threads != null ? threads : Runtime.getRuntime().availableProcessors();
             boolean bar = !quiet && System.console() != null && totalBytes > 0;
             try (ProgressBar pb = bar ? new ProgressBarBuilder().setTaskName("bundling").setInitialMax(totalBytes)
                     .setStyle(ProgressBarStyle.ASCII).setUnit(" MiB", 1 << 20).showSpeed().build() : null) {
-                BundleSummary s = build.apply(new Bundles.Output(output, level, workers, n -> {
+                T result = build.apply(new Bundles.Output(output, level, workers, n -> {
                     if (pb != null) pb.stepTo(n);
                 }));
-                if (!quiet) spec.commandLine().getOut().println(s.line());
-                return s;
+                if (!quiet) spec.commandLine().getOut().println(summaryOf.apply(result).line());
+                return result;
             }
         }
     }
@@ -153,6 +158,26 @@ public final class BundleCommand implements Runnable {
         public void run() {
             common.write(spec, 0, out -> Bundles.dir(dir, members, common.excludes(), common.pyc,
                     Optional.ofNullable(common.python).or(() -> Optional.of(Path.of("python3"))), out));
+        }
+    }
+
+    @Command(name = "syslibs", description = "The system bundle: shared libraries from outside the given prefixes that the "
+            + "interpreter and its extension modules load (glibc and its loader stay the node's own), in lib/.")
+    static final class Syslibs implements Runnable {
+        @Spec CommandSpec spec;
+        @Mixin Common common;
+        @Parameters(paramLabel = "EXE|PREFIX", arity = "0..*",
+                description = "ELF files, or directories searched for them. Default: the prefix of --python (else python3).")
+        List<Path> targets = new ArrayList<>();
+
+        @Override
+        public void run() {
+            List<Path> from = targets.isEmpty() ? List.of(Bundles.prefixOf(common.pythonOr(Path.of("python3")))) : targets;
+            var c = common.write(spec, 0, out -> Bundles.syslibs(from, out), Bundles.SyslibsResult::summary).closure();
+            if (!common.quiet) spec.commandLine().getOut().println(c.libraries().size() + " libraries: " + String.join(" ", c.libraries().keySet()));
+            if (!c.missing().isEmpty()) {
+                spec.commandLine().getErr().println("nodecast: warning: not found by the loader here (not bundled): " + String.join(" ", c.missing()));
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.nodecast.e2e;
 
+import io.nodecast.bundle.SharedLibraries;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
 import org.junit.jupiter.api.BeforeAll;
@@ -58,5 +59,23 @@ class LocalWorkflowTest {
         Launcher.Result r = Launcher.run(Map.of(), "bcast", "-v", "-p", dest.toString(), RealPython.bundle().toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("already unpacked on all 1 node(s); not sent");
+    }
+
+    @Test
+    void theSystemBundleServesEveryLibraryButGlibcFromTheLocalCopy() throws Exception {
+        Path sys = tmp.resolve("syslibs.tar.zst");
+        Launcher.Result b = Launcher.run(Map.of(), "bundle", "syslibs", "-o", sys.toString());
+        assertThat(b.exit()).as(b.err()).isZero();
+        assertThat(b.out()).contains("libssl.so.3", "libcrypto.so.3").doesNotContain(" libc.so.6");
+        assertThat(Launcher.run(Map.of(), "bcast", "-p", dest.toString(), sys.toString()).exit()).isZero();
+        String maps = "import ssl, sqlite3, numpy, scipy.linalg\n"
+                + "print('\\n'.join(sorted({l.split()[-1] for l in open('/proc/self/maps') if '.so' in l})))";
+        Launcher.Result r = Launcher.exec(List.of("env", "-u", "PYTHONPATH", "PYTHONHOME=" + dest,
+                "PATH=" + dest.resolve("bin") + ":/usr/bin:/bin", "LD_LIBRARY_PATH=" + dest.resolve("lib"), "python3", "-c", maps), Map.of());
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> loaded = r.out().lines().toList();
+        assertThat(loaded).contains(dest.resolve("lib/libssl.so.3").toString(), dest.resolve("lib/libcrypto.so.3").toString());
+        assertThat(loaded).as("libraries from outside the local copy").filteredOn(l -> !l.startsWith(dest.toString()))
+                .allSatisfy(l -> assertThat(SharedLibraries.NODE_OWN).contains(Path.of(l).getFileName().toString()));
     }
 }

@@ -287,10 +287,28 @@ final class Mpi {
         return stringOut(processorName, 256);
     }
 
+    /** The first line of MPI_Get_library_version: the name and version. */
     String libraryVersion() {
-        String v = stringOut(libraryVersion, 8192);
+        String v = fullLibraryVersion();
         int nl = v.indexOf('\n');
         return (nl > 0 ? v.substring(0, nl) : v).strip();
+    }
+
+    /** All of MPI_Get_library_version (MPICH adds its device and configure line). */
+    String fullLibraryVersion() {
+        return stringOut(libraryVersion, 8192);
+    }
+
+    /**
+     * MPICH before 4.2 on its UCX device can hang in MPI_Finalize between hosts: a rank that reaches the PMI
+     * barrier inside it stops progressing UCX, while its peers wait there for it to acknowledge their disconnects
+     * (fixed upstream by pmodels/mpich#6596). Seen with Debian 12's MPICH 4.0.2.
+     */
+    static boolean finalizeMayHang(String fullVersion) {
+        var m = java.util.regex.Pattern.compile("MPICH Version:\\s*(\\d+)\\.(\\d+)").matcher(fullVersion);
+        if (!m.find() || !fullVersion.contains("ch4:ucx")) return false;
+        int major = Integer.parseInt(m.group(1)), minor = Integer.parseInt(m.group(2));
+        return major < 4 || (major == 4 && minor < 2);
     }
 
     private String stringOut(MethodHandle mh, int size) {

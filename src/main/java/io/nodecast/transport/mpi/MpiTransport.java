@@ -263,6 +263,11 @@ public final class MpiTransport implements Transport {
     public void close() {
         if (closed) return;
         closed = true;
-        if (!mpi.isFinalized()) mpi.finalizeMpi();
+        if (mpi.isFinalized()) return;
+        // every message has arrived everywhere once all ranks are here; what MPI_Finalize adds is only tidying
+        mpi.ibarrier(world, requests[0]);
+        mpi.awaitPolitely(requests[0]);
+        if (Mpi.finalizeMayHang(mpi.fullLibraryVersion())) return; // the launcher sees exit codes, not finalization
+        mpi.finalizeMpi();
     }
 }

@@ -66,4 +66,14 @@ class AbiConstantsTest {
         String v = m.group(1);
         return v.startsWith("0x") ? Long.parseLong(v.substring(2), 16) : Long.parseLong(v);
     }
+
+    @Test
+    void finalizeIsSkippedOnlyWhereMpichOverUcxCanHangInIt() throws Exception {
+        String debian = new String(new ProcessBuilder("mpichversion").start().getInputStream().readAllBytes());
+        assertThat(debian).contains("ch4:ucx");
+        assertThat(Mpi.finalizeMayHang(debian)).as("Debian 12's MPICH 4.0.2 on ch4:ucx").isTrue();
+        assertThat(Mpi.finalizeMayHang("MPICH Version:      4.2.0\nMPICH Device:       ch4:ucx")).isFalse();
+        assertThat(Mpi.finalizeMayHang("MPICH Version:      4.0.2\nMPICH Device:       ch4:ofi")).isFalse();
+        assertThat(Mpi.finalizeMayHang("Open MPI v4.1.4, package: Debian OpenMPI")).isFalse();
+    }
 }
