@@ -1,5 +1,6 @@
 package io.nodecast.testbed;
 
+import io.nodecast.core.FileTrees;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
 import org.junit.jupiter.api.Tag;
@@ -34,17 +35,28 @@ class SlowFsTest {
     @TempDir
     Path tmp;
 
-    /** A slow file system mounted for one test: BACKING and MOUNTPOINT side by side, its pid and stats in STATE. */
-    record Mount(Path backing, Path point, Path state) implements AutoCloseable {
+    /**
+     * A slow file system mounted for one test: BACKING and MOUNTPOINT side by side, its pid and stats in STATE;
+     * OUTSIDE, when not null, is a directory outside the test's temporary one, deleted after the unmount.
+     */
+    record Mount(Path backing, Path point, Path state, Path outside) implements AutoCloseable {
         @Override
         public void close() {
             slowfs(state, "unmount", point.toString());
+            if (outside != null) {
+                try {
+                    FileTrees.delete(outside);
+                } catch (IOException e) {
+                    throw new AssertionError("cannot delete " + outside, e);
+                }
+            }
         }
     }
 
     private Mount mount(String... options) throws IOException {
-        Path base = System.getProperty("nodecast.slowfs.dir") == null ? tmp
-                : Files.createTempDirectory(Path.of(System.getProperty("nodecast.slowfs.dir")), "slowfs-test");
+        String dir = System.getProperty("nodecast.slowfs.dir");
+        Path outside = dir == null ? null : Files.createTempDirectory(Path.of(dir), "slowfs-test");
+        Path base = outside == null ? tmp : outside;
         Path backing = Files.createDirectories(base.resolve("backing"));
         Path point = Files.createDirectories(base.resolve("mnt"));
         List<String> args = new ArrayList<>(List.of("mount", backing.toString(), point.toString()));
@@ -53,7 +65,7 @@ class SlowFsTest {
         Launcher.Result r = slowfs(state, args.toArray(String[]::new));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("mounted " + backing + " on " + point);
-        return new Mount(backing, point, state);
+        return new Mount(backing, point, state, outside);
     }
 
     static Launcher.Result slowfs(Path state, String... args) {
@@ -232,5 +244,6 @@ class SlowFsTest {
         assertThat(ProcessHandle.of(pid).filter(ProcessHandle::isAlive)).isEmpty();
         assertThat(slowfs(m.state(), "unmount", m.point().toString()).exit()).isZero();
         assertThat(stats(m).json()).contains("\"running\": false");   // the last counters stay readable
+        m.close();
     }
 }
