@@ -108,6 +108,24 @@ class ShapeTest {
         assertThat(shape("--off", "--rate", "1gbit").exit()).isEqualTo(2);
     }
 
+    @Test
+    void aBedThatIsNotUpIsNamedAndOffIsStillFine(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path conf = Files.writeString(dir.resolve("absent.conf"), """
+                TB_PREFIX=ncz
+                TB_HEAD=head
+                TB_COMPUTE="n1"
+                TB_SUBNET=10.231.99
+                TB_STATE=%s/state
+                TB_SHARED=%s/shared
+                TB_SHM_SIZE=64m
+                """.formatted(dir, dir));
+        Map<String, String> env = Map.of("NODECAST_TESTBED_CONF", conf.toString());
+        Launcher.Result r = Launcher.exec(List.of(Testbed.DIR.resolve("shape").toString(), "--rate", "1gbit"), env);
+        assertThat(r.exit()).isEqualTo(1);
+        assertThat(r.err().strip()).isEqualTo("testbed: shape: the test bed is not up (no namespace ncz-switch): run testbed/up");
+        assertThat(Launcher.exec(List.of(Testbed.DIR.resolve("shape").toString(), "--off"), env).exit()).isZero();
+    }
+
     // --- helpers
 
     /** Seconds that {@code mib} MiB take at {@code bitsPerSecond} (tc's mbit and gbit are powers of ten). */

@@ -22,6 +22,8 @@ final class Delayer implements Runnable {
     private volatile boolean stopping;
     private volatile boolean ready;
     private volatile long packets, verdicts, held, maxHeld, overruns;
+    /** Diagnostics, nanoseconds: the longest verdict call, read (with its callbacks), and oversleep of a timeout. */
+    private volatile long maxVerdictNanos, maxReadNanos, maxOversleepNanos;
     private volatile String priorityNote = "";
     private long arrival;
 
@@ -70,14 +72,21 @@ final class Delayer implements Runnable {
                 if (wait > 0) {
                     timeout.set(JAVA_LONG, 0, wait / 1_000_000_000L);
                     timeout.set(JAVA_LONG, 8, wait % 1_000_000_000L);
+                    long before = System.nanoTime();
                     int r = Libc.ppoll(state, pollfd, 1, timeout);
                     if (r < 0 && r != -Libc.EINTR) throw new NativeException("ppoll", -r);
-                    if (r <= 0) continue;   // timed out: something is due
+                    if (r == 0) {   // timed out: something is due
+                        long over = System.nanoTime() - before - wait;
+                        if (over > maxOversleepNanos) maxOversleepNanos = over;
+                    }
+                    if (r <= 0) continue;
                 }
                 // drain the socket, releasing between reads so a burst of arrivals does not make held packets late
                 for (int reads = 0; reads < 64; reads++) {
                     arrival = System.nanoTime();
                     if (!q.readAvailable()) break;
+                    long read = System.nanoTime() - arrival;
+                    if (read > maxReadNanos) maxReadNanos = read;
                     release(q, arrival);
                 }
                 overruns = q.overruns();
@@ -96,16 +105,24 @@ final class Delayer implements Runnable {
     private void release(PacketQueue q, long now) {
         long last = line.releaseDue(now);
         if (last != DelayLine.NONE) {
+            long t = System.nanoTime();
             q.acceptUpTo((int) last);
+            t = System.nanoTime() - t;
+            if (t > maxVerdictNanos) maxVerdictNanos = t;
             verdicts++;
         }
         held = line.size();
     }
 
+    /** The most a packet was late since the last call, in microseconds. */
+    long takeRecentMaxLateMicros() {
+        return lateness.takeRecentMaxMicros();
+    }
+
     /** One line for people: what the loop has done and how punctual it was. */
     String statsLine() {
-        return "packets %d verdicts %d held %d max-held %d netlink-overruns %d late-us p50<=%d p99<=%d p99.9<=%d max %d priority %s"
+        return "packets %d verdicts %d held %d max-held %d netlink-overruns %d late-us p50<=%d p99<=%d p99.9<=%d max %d longest-us verdict %d read %d oversleep %d priority %s"
                 .formatted(packets, verdicts, held, maxHeld, overruns, lateness.quantileMicros(0.5),
-                        lateness.quantileMicros(0.99), lateness.quantileMicros(0.999), lateness.maxMicros(), priorityNote);
+                        lateness.quantileMicros(0.99), lateness.quantileMicros(0.999), lateness.maxMicros(), maxVerdictNanos / 1000, maxReadNanos / 1000, maxOversleepNanos / 1000, priorityNote);
     }
 }

@@ -9,13 +9,21 @@ import java.util.concurrent.atomic.AtomicLongArray;
 final class Lateness {
     static final int BUCKETS = 24;
     private final AtomicLongArray counts = new AtomicLongArray(BUCKETS);
-    private volatile long maxNanos;
+    private volatile long maxNanos, recentMaxNanos;
 
     void record(long lateNanos) {
         long us = Math.max(0, lateNanos) / 1000;
         int b = Math.min(BUCKETS - 1, 64 - Long.numberOfLeadingZeros(us));
         counts.lazySet(b, counts.get(b) + 1);   // one writer
         if (lateNanos > maxNanos) maxNanos = lateNanos;
+        if (lateNanos > recentMaxNanos) recentMaxNanos = lateNanos;
+    }
+
+    /** The most late since the last call, in microseconds (the reader resets it; a racing record may be lost). */
+    long takeRecentMaxMicros() {
+        long m = recentMaxNanos;
+        recentMaxNanos = 0;
+        return m / 1000;
     }
 
     long count() {

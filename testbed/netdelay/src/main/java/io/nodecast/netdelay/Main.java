@@ -55,7 +55,10 @@ public final class Main {
         }
         while (loop.isAlive()) {
             loop.join(1000);
-            if (o.stats != null && delayer.ready()) writeAtomically(o.stats, delayer.statsLine() + "\n");
+            if (!delayer.ready()) continue;
+            if (o.stats != null) writeAtomically(o.stats, delayer.statsLine() + "\n");
+            long late = delayer.takeRecentMaxLateMicros();
+            if (late >= 1000) System.out.printf("netdelay: %s: a packet left %d us late%n", java.time.LocalTime.now(), late);
         }
         if (failure[0] != null) {
             System.err.println("netdelay: " + failure[0].getMessage());
