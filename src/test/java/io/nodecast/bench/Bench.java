@@ -32,7 +32,13 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--quick", description = "Small inputs, one run each.") boolean quick;
     @Option(names = "--out", description = "Where tables and plots go (default bench/results).") Path out;
     @Option(names = "--runs", description = "Timed runs per point (default 3, quick 1).") Integer runs;
-    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode (default: all)") List<String> which = new ArrayList<>();
+    @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
+    int rate = 1000;
+    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode, and on the test bed (root): cluster-delivery "
+            + "cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
+
+    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode");
+    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup");
 
     private final Path home = Launcher.home();
     private Path work;
@@ -46,7 +52,10 @@ public final class Bench implements Callable<Integer> {
         if (out == null) out = home.resolve("bench/results");
         Files.createDirectories(out);
         work = Files.createDirectories(home.resolve("target/bench-work"));
-        if (which.isEmpty() || which.contains("all")) which = List.of("figure1", "delivery", "fixed", "bytecode");
+        if (which.isEmpty() || which.contains("all")) {
+            which = new ArrayList<>(LOCAL);
+            if (isRoot()) which.addAll(CLUSTER);
+        }
         System.out.printf("# nodecast benchmarks (%s), %d cores, %s%n%n", quick ? "quick" : "full",
                 Runtime.getRuntime().availableProcessors(), java.time.LocalDate.now());
         for (String w : which) {
@@ -55,10 +64,35 @@ public final class Bench implements Callable<Integer> {
                 case "delivery" -> delivery();
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
+                case "cluster-delivery", "cluster-fixed", "startup" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
         }
+        List<String> onBed = which.stream().filter(CLUSTER::contains).toList();
+        if (!onBed.isEmpty()) {
+            if (!isRoot()) throw new CommandLine.ParameterException(new CommandLine(this), onBed + " run on the test bed, as root");
+            ClusterBench c = new ClusterBench(quick, runs(), out, e -> {
+                try {
+                    emit(e.name(), e.title(), e.table(), e.note());
+                } catch (IOException x) {
+                    throw new java.io.UncheckedIOException(x);
+                }
+            });
+            c.onBed(() -> {
+                for (String w : onBed) {
+                    switch (w) {
+                        case "cluster-delivery" -> c.delivery();
+                        case "cluster-fixed" -> c.fixedCost();
+                        default -> c.startup(rate);
+                    }
+                }
+            });
+        }
         return 0;
+    }
+
+    private static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
     }
 
     private int runs() {

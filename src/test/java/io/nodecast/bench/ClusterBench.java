@@ -1,0 +1,260 @@
+package io.nodecast.bench;
+
+import io.nodecast.testing.Launcher;
+import io.nodecast.testing.RealPython;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The benchmarks that need the namespaced cluster of testbed/ (root): delivery to 1 to 3 hosts with and without
+ * shaped links, the bcast step's fixed cost across hosts, and start-up at scale against a shared file system
+ * with a metadata-rate cap (testbed/slowfs). Brings the bed up if it is down and takes it down again after.
+ */
+final class ClusterBench {
+    private static final Path HOME = Launcher.home();
+    private static final Path TB = HOME.resolve("testbed");
+    private static final Path SHARED = Path.of("/srv/nodecast-testbed");
+    private static final List<String> COMPUTE = List.of("n1", "n2", "n3");
+
+    private final boolean quick;
+    private final int runs;
+    private final Consumer<Emitted> emit;
+    private final Path out;
+
+    record Emitted(String name, String title, Table table, String note) {}
+
+    ClusterBench(boolean quick, int runs, Path out, Consumer<Emitted> emit) {
+        this.out = out;
+        this.quick = quick;
+        this.runs = runs;
+        this.emit = emit;
+    }
+
+    /** Runs body on the bed, which is brought up first if needed and left as found. */
+    void onBed(Body body) throws IOException {
+        boolean wasUp = sh(List.of("test", "-f", "/run/nodecast-testbed/n1.pid")).exit() == 0;
+        Launcher.Result up = sh(List.of(TB.resolve("up").toString()));
+        if (up.exit() != 0) throw new IllegalStateException("testbed/up: " + up.err());
+        try {
+            body.run();
+        } finally {
+            sh(List.of(TB.resolve("shape").toString(), "--off"));
+            if (!wasUp) sh(List.of(TB.resolve("down").toString()));
+        }
+    }
+
+    interface Body {
+        void run() throws IOException;
+    }
+
+    // ---------------------------------------------------------------- tools
+
+    private static Launcher.Result sh(List<String> cmd) {
+        return Launcher.exec(cmd, Map.of());
+    }
+
+    private static Launcher.Result on(String host, String script) {
+        return sh(List.of(TB.resolve("run").toString(), host, "bash", "-c", script));
+    }
+
+    private static void must(Launcher.Result r, String what) {
+        if (r.exit() != 0) throw new IllegalStateException(what + " failed (" + r.exit() + "): " + r.err() + r.out());
+    }
+
+    /** Seconds of wall time of a script on the head host, median of runs, with a clean-up before each. */
+    private double timed(String script, String before, int n) {
+        List<Double> all = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            if (!before.isEmpty()) must(on("head", before), "clean-up");
+            long t0 = System.nanoTime();
+            must(on("head", script), script);
+            all.add((System.nanoTime() - t0) / 1e9);
+        }
+        all.sort(Double::compare);
+        return all.get(all.size() / 2);
+    }
+
+    private static String hosts(int count, int perHost) {
+        List<String> h = new ArrayList<>();
+        for (String c : COMPUTE.subList(0, count)) h.add(c + ":" + perHost);
+        return String.join(",", h);
+    }
+
+    private static String openmpi(int count, int perHost) {
+        return TB.resolve("mpirun-openmpi") + " -np " + count * perHost + " --host " + hosts(count, perHost);
+    }
+
+    private static String purgeAll(String dest) {
+        StringBuilder s = new StringBuilder();
+        for (String h : COMPUTE) s.append(TB.resolve("run")).append(' ').append(h).append(" rm -rf ").append(dest).append("; ");
+        return s.toString();
+    }
+
+    private static String f2(double v) {
+        return String.format(Locale.ROOT, "%.2f", v);
+    }
+
+    /** The tier-1 bundle on the shared directory: the real prefix, or in quick mode two of its packages. */
+    private Path sharedBundle() throws IOException {
+        Path dir = Files.createDirectories(SHARED.resolve("bench"));
+        Path b = dir.resolve(quick ? "quick.tar.zst" : "py311-tier1.tar.zst");
+        if (Files.exists(b)) return b;
+        if (quick) {
+            Launcher.Result r = Launcher.run(Map.of(), "bundle", "dir", RealPython.prefix().toString(), "lib/python3.11/json",
+                    "lib/python3.11/email", "-q", "-o", b.toString());
+            must(r, "bundling");
+        } else {
+            Files.copy(RealPython.bundle(), b);
+        }
+        return b;
+    }
+
+    // ---------------------------------------------------------------- delivery across hosts
+
+    void delivery() throws IOException {
+        Path bundle = sharedBundle();
+        String dest = "/dev/shm/nodecast-bench";
+        String clean = purgeAll(dest);
+        long unpacked = 0;
+        Table t = new Table("method", "links", "hosts", "seconds (median)", "MB/s per host", "leader peak MiB", "vs GNU tar");
+        Map<String, double[][]> series = new LinkedHashMap<>();
+        int n = quick ? 1 : runs;
+        double tar = timed(TB.resolve("run") + " n1 sh -c 'mkdir -p " + dest + " && tar --zstd -xf " + bundle + " -C " + dest + "'", clean, n);
+        must(on("n1", "du -sb --exclude=.nodecast " + dest + " | cut -f1 > /dev/shm/nodecast-bench-size"), "du");
+        unpacked = Long.parseLong(on("n1", "cat /dev/shm/nodecast-bench-size").out().strip());
+        t.row("GNU tar --zstd -xf, on n1", "-", 1, f2(tar), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / tar), "-", "1.00");
+        List<String[]> shapes = quick ? List.<String[]>of(new String[] {"unshaped", ""})
+                : List.of(new String[] {"unshaped", ""}, new String[] {"1 Gbit/s", "--rate 1gbit"},
+                        new String[] {"1 Gbit/s + 5 ms", "--rate 1gbit --delay-ms 5"}, new String[] {"100 Mbit/s", "--rate 100mbit"});
+        for (String[] shape : shapes) {
+            must(sh(List.of(TB.resolve("shape").toString(), "--off")), "shape --off");
+            if (!shape[1].isEmpty()) {
+                List<String> cmd = new ArrayList<>(List.of(TB.resolve("shape").toString()));
+                cmd.addAll(List.of(shape[1].split(" ")));
+                must(sh(cmd), "testbed/shape " + shape[1]);
+            }
+            List<double[]> pts = new ArrayList<>();
+            for (int count : quick ? List.of(1, 3) : List.of(1, 2, 3)) {
+                String peakFile = "/dev/shm/nodecast-bench-peak";
+                String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + Launcher.nodecast() + " bcast -p " + dest
+                        + " " + bundle;
+                double s = timed(script, clean, shape[1].contains("100mbit") ? 1 : n);
+                long peak = 0;
+                for (String h : COMPUTE.subList(0, count)) {
+                    String kib = on(h, "cat " + peakFile + " 2>/dev/null || echo 0").out().strip();
+                    peak = Math.max(peak, Long.parseLong(kib.isEmpty() ? "0" : kib.lines().reduce((a, b) -> b).orElse("0")));
+                }
+                t.row("nodecast bcast, Open MPI", shape[0], count, f2(s), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / s),
+                        peak / 1024, f2(s / tar));
+                pts.add(new double[] {count, s});
+            }
+            series.put(shape[0], pts.toArray(double[][]::new));
+        }
+        must(sh(List.of(TB.resolve("shape").toString(), "--off")), "shape --off");
+        on("head", clean + " rm -f /dev/shm/nodecast-bench-size");
+        emit.accept(new Emitted("cluster-delivery", "Delivery to the test bed's hosts (" + (unpacked >> 20) + " MiB unpacked), "
+                + "against GNU tar on one host", t,
+                "The bundle is on the shared directory (page cache warm); each host unpacks into its own /dev/shm. All hosts share "
+                        + "this machine's 2 cores, so unpacking on 3 hosts takes 3 times the CPU of one; on a cluster each node "
+                        + "has its own. Links shaped with testbed/shape (tbf; the delay held by netdelay). Leader peak MiB: GNU time's %M "
+                        + "of the largest leader JVM."));
+        Plot.lines(out.resolve("cluster-delivery.png"), "Delivery time against hosts, by link", "hosts", "seconds", series);
+    }
+
+    // ---------------------------------------------------------------- fixed cost across hosts
+
+    void fixedCost() throws IOException {
+        Path empty = SHARED.resolve("bench/empty.tar");
+        Files.createDirectories(empty.getParent());
+        Files.write(empty, new byte[10240]);
+        String dest = "/dev/shm/nodecast-bench-fixed";
+        String clean = purgeAll(dest);
+        Table t = new Table("ranks per host", "hosts", "ranks", "step seconds (median)");
+        Map<String, double[][]> series = new LinkedHashMap<>();
+        for (int perHost : quick ? List.of(1) : List.of(1, 2, 4)) {
+            List<double[]> pts = new ArrayList<>();
+            for (int count : quick ? List.of(2) : List.of(1, 2, 3)) {
+                double s = timed(openmpi(count, perHost) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + empty, clean, quick ? 1 : runs);
+                t.row(perHost, count, count * perHost, f2(s));
+                pts.add(new double[] {count, s});
+            }
+            series.put(perHost + " rank(s) per host", pts.toArray(double[][]::new));
+        }
+        on("head", clean);
+        emit.accept(new Emitted("cluster-fixed", "Fixed cost of the bcast step across the test bed's hosts (an empty bundle)", t,
+                "The whole `mpirun ... nodecast bcast` command: Open MPI's launch over the bed's ssh stand-in, JVM start (with the "
+                        + "AOT cache), MPI initialisation, the agreement and finalisation. 2 cores serve every JVM."));
+        Plot.lines(out.resolve("cluster-fixed.png"), "bcast step with an empty bundle", "hosts", "seconds", series);
+    }
+
+    // ---------------------------------------------------------------- start-up at scale
+
+    void startup(int rate) throws IOException {
+        Path bundle = sharedBundle();
+        Path backing = SHARED.resolve("bench/pfs-backing");
+        Path pfs = SHARED.resolve("pfs");
+        String prefixDir = "py311";
+        Files.createDirectories(pfs);
+        if (!Files.exists(backing.resolve(prefixDir + "/bin/python3"))) {
+            Files.createDirectories(backing.resolve(prefixDir));
+            // the interpreter as installed on the shared file system: the bundle unpacked (its RUNPATHs are $ORIGIN-relative)
+            Path full = quick ? RealPython.bundle() : bundle;
+            must(sh(List.of("tar", "--zstd", "-xf", full.toString(), "-C", backing.resolve(prefixDir).toString())), "tar");
+        }
+        Files.copy(bundle, backing.resolve("tier1.tar.zst"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "mount", backing.toString(), pfs.toString(), "--rate", String.valueOf(rate),
+                "--burst", "20")), "slowfs mount");
+        String code = quick ? "import json" : "import numpy, scipy, scipy.linalg";
+        String dest = "/dev/shm/local";
+        String clean = purgeAll(dest);
+        Table t = new Table("ranks N", "direct from the shared FS, s", "shared-FS ops", "nodecast: bcast + run, s", "shared-FS ops",
+                "local starts only, s", "speed-up", "vs local starts");
+        Map<String, double[][]> series = new LinkedHashMap<>();
+        List<double[]> direct = new ArrayList<>(), nodecast = new ArrayList<>(), local = new ArrayList<>();
+        for (int ranks : quick ? List.of(3) : List.of(3, 6, 12, 24)) {
+            int perHost = ranks / COMPUTE.size();
+            String run = openmpi(COMPUTE.size(), perHost);
+            long ops0 = ops(pfs);
+            double d = timed(run + " " + pfs.resolve(prefixDir + "/bin/python3") + " -c '" + code + "'", "", 1);
+            long ops1 = ops(pfs);
+            String job = openmpi(COMPUTE.size(), 1) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + pfs.resolve("tier1.tar.zst")
+                    + " && " + run + " " + dest + "/bin/python3 -c '" + code + "'";
+            double b = timed(job, clean, 1);
+            long ops2 = ops(pfs);
+            double l = timed(run + " " + dest + "/bin/python3 -c '" + code + "'", "", 1);
+            t.row(ranks, f2(d), ops1 - ops0, f2(b), ops2 - ops1, f2(l), f2(d / b) + "x", f2(b / l) + "x");
+            direct.add(new double[] {ranks, d});
+            nodecast.add(new double[] {ranks, b});
+            local.add(new double[] {ranks, l});
+        }
+        on("head", clean);
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
+        series.put("direct from the shared FS (" + rate + " metadata ops/s)", direct.toArray(double[][]::new));
+        series.put("nodecast: bcast + run from /dev/shm", nodecast.toArray(double[][]::new));
+        series.put("local starts only (no bcast, no FS limit)", local.toArray(double[][]::new));
+        emit.accept(new Emitted("startup", "Start-up at scale: `" + code + "` on N ranks over 3 hosts, shared FS capped at " + rate
+                + " metadata ops/s", t,
+                "Direct: every rank runs the interpreter installed on the shared file system (testbed/slowfs, one token bucket for all "
+                        + "hosts, kernel caches off). nodecast: one `bcast` of the tier-1 bundle from the same file system (only rank 0 "
+                        + "reads it), then the ranks run from their host's /dev/shm; the bcast step's time is included. Local starts: "
+                        + "the same ranks from the delivered copy with no bcast. Shared-FS ops are the daemon's own counts."));
+        Plot.lines(out.resolve("startup.png"), "Start-up time against ranks", "ranks", "seconds", series);
+    }
+
+    private static long ops(Path mount) {
+        Launcher.Result r = sh(List.of(TB.resolve("slowfs/run").toString(), "stats", mount.toString(), "--json"));
+        must(r, "slowfs stats");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"total\"\\s*:\\s*(\\d+)").matcher(r.out());
+        if (!m.find()) throw new IllegalStateException("slowfs stats: no total in " + r.out());
+        return Long.parseLong(m.group(1));
+    }
+}
