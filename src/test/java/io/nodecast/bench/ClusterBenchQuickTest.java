@@ -1,0 +1,31 @@
+package io.nodecast.bench;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The test-bed benchmarks in their quick mode, so that they cannot rot either. */
+@Tag("cluster")
+class ClusterBenchQuickTest {
+    @TempDir Path out;
+
+    @Test
+    void theTestBedBenchmarksRunAndWriteTheirTablesAndPlots() throws Exception {
+        int code = new picocli.CommandLine(new Bench()).execute("--quick", "--out", out.toString(), "cluster-delivery", "cluster-fixed", "startup");
+        assertThat(code).isZero();
+        for (String name : new String[] {"cluster-delivery", "cluster-fixed", "startup"}) {
+            assertThat(out.resolve(name + ".md")).content().contains("| ");
+            assertThat(Files.size(out.resolve(name + ".png"))).isGreaterThan(1000);
+        }
+        // after rerouting, the ranks leave the shared file system alone: only the bcast's handful of operations
+        String row = Files.readString(out.resolve("startup.md")).lines().filter(l -> l.startsWith("| 3 |")).findFirst().orElseThrow();
+        String[] cells = row.split("\\|");
+        assertThat(Long.parseLong(cells[3].strip())).as("metadata ops of the direct start").isGreaterThan(1000);
+        assertThat(Long.parseLong(cells[5].strip())).as("metadata ops of bcast + run").isLessThan(50);
+    }
+}
