@@ -1,13 +1,16 @@
 #!/bin/bash
 # The paper's "Script without NERSC integration", adapted only in paths and node counts for the test bed:
-# PBCAST is nodecast's install, the bundles live on the shared directory, the launcher is the bed's MPI.
+# PBCAST is nodecast's install, the bundles live on the shared directory, python-mpi is python3.
+# Submit it on the head: testbed/run head sbatch testbed/jobs/paper-generic.sh
+# Another launcher (the bed's mpirun, outside Slurm) through LAUNCH and RUN:
+#   LAUNCH="testbed/mpirun-openmpi -np 3" RUN="testbed/mpirun-openmpi -np 6" bash testbed/jobs/paper-generic.sh
 #SBATCH -N 3
 #SBATCH -n 6
 
 export PBCAST=${PBCAST:-/work/main}
 SHARED=${SHARED:-/srv/nodecast-testbed}
-LAUNCH=${LAUNCH:-"$PBCAST/testbed/mpirun-openmpi -np 3"}
-RUN=${RUN:-"$PBCAST/testbed/mpirun-openmpi -np 6"}
+LAUNCH=${LAUNCH:-"srun -n 6"}
+RUN=${RUN:-"srun -n 6"}
 
 source $PBCAST/activate.sh \
 /dev/shm/local "$LAUNCH"
