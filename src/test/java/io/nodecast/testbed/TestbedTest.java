@@ -73,7 +73,10 @@ class TestbedTest {
 
     @Test
     void thePapersJobScriptRunsAsItIsOnOpenMpi() {
-        Launcher.Result r = Testbed.on("head", Map.of("PYTHONUSERBASE", Testbed.SHARED.resolve("userbase").toString()),
+        String mpirun = Testbed.DIR.resolve("mpirun-openmpi").toString();
+        Launcher.Result r = Testbed.on("head", Map.of("PYTHONUSERBASE", Testbed.SHARED.resolve("userbase").toString(),
+                        "PBCAST", Launcher.home().toString(), "SHARED", Testbed.SHARED.toString(),
+                        "LAUNCH", mpirun + " -np 3", "RUN", mpirun + " -np 6"),
                 "bash", Testbed.DIR.resolve("jobs/paper-generic.sh").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         Matcher m = Pattern.compile("rank (\\d) of 6 on (n\\d): numpy (\\S+) mine (\\S+)").matcher(r.out());
