@@ -240,9 +240,13 @@ public final class Bench implements Callable<Integer> {
     }
 
     private List<String> mpirun(int ranks, int nodes, String... args) {
+        return mpirunOf(ranks, nodes, nodecast(args));
+    }
+
+    private static List<String> mpirunOf(int ranks, int nodes, List<String> program) {
         List<String> cmd = new ArrayList<>(List.of("mpirun.openmpi", "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader,tcp",
                 "-np", String.valueOf(ranks), "-x", "NODECAST_SIMULATE_NODES=" + nodes, "-x", "NODECAST_JAVA_OPTS"));
-        cmd.addAll(nodecast(args));
+        cmd.addAll(program);
         return cmd;
     }
 
@@ -266,16 +270,19 @@ public final class Bench implements Callable<Integer> {
         Files.write(empty, new byte[10240]);
         Path dest = Path.of("/dev/shm/nodecast-bench-fixed");
         Runnable clean = () -> FileTrees.deleteQuietly(dest);
-        Table t = new Table("launch", "nodes", "ranks", "step seconds (median)", "of which JVM start + MPI init (rank 0)");
+        Table t = new Table("launch", "nodes", "ranks", "step seconds (median)", "of which JVM start + MPI init (rank 0)",
+                "the launcher alone: mpirun /bin/true", "nodecast's own share");
         Map<String, double[][]> series = new LinkedHashMap<>();
         Run local = Run.median(runs(), clean, nodecast("bcast", "-t", "-p", dest.toString(), empty.toString()), Map.of());
-        t.row("local (no MPI)", 1, 1, local.seconds(), "-");
+        t.row("local (no MPI)", 1, 1, local.seconds(), "-", "-", local.seconds());
         for (int perNode : quick ? List.of(1) : List.of(1, 2, 4)) {
             List<double[]> pts = new ArrayList<>();
             for (int nodes : quick ? List.of(2) : List.of(1, 2, 3)) {
                 Run r = Run.median(runs(), clean, mpirun(nodes * perNode, nodes, "bcast", "-t", "-p", dest + "/%h", empty.toString()), Map.of());
                 String init = r.out().lines().filter(l -> l.contains(" init ")).findFirst().map(l -> l.replaceAll(".* init ([0-9.]+) s.*", "$1")).orElse("?");
-                t.row("mpirun (Open MPI)", nodes, nodes * perNode, r.seconds(), init);
+                Run bare = Run.median(runs(), () -> { }, mpirunOf(nodes * perNode, nodes, List.of("/bin/true")), Map.of());
+                t.row("mpirun (Open MPI)", nodes, nodes * perNode, r.seconds(), init, bare.seconds(),
+                        String.format(Locale.ROOT, "%.2f", r.seconds() - bare.seconds()));
                 pts.add(new double[] {nodes, r.seconds()});
             }
             series.put(perNode + " rank(s) per node", pts.toArray(double[][]::new));

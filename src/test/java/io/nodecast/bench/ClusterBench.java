@@ -181,13 +181,15 @@ final class ClusterBench {
         Files.write(empty, new byte[10240]);
         String dest = "/dev/shm/nodecast-bench-fixed";
         String clean = purgeAll(dest);
-        Table t = new Table("ranks per host", "hosts", "ranks", "step seconds (median)");
+        Table t = new Table("ranks per host", "hosts", "ranks", "step seconds (median)", "the launcher alone: mpirun /bin/true",
+                "nodecast's own share");
         Map<String, double[][]> series = new LinkedHashMap<>();
         for (int perHost : quick ? List.of(1) : List.of(1, 2, 4)) {
             List<double[]> pts = new ArrayList<>();
             for (int count : quick ? List.of(2) : List.of(1, 2, 3)) {
                 double s = timed(openmpi(count, perHost) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + empty, clean, quick ? 1 : runs);
-                t.row(perHost, count, count * perHost, f2(s));
+                double bare = timed(openmpi(count, perHost) + " /bin/true", "", quick ? 1 : runs);
+                t.row(perHost, count, count * perHost, f2(s), f2(bare), f2(s - bare));
                 pts.add(new double[] {count, s});
             }
             series.put(perHost + " rank(s) per host", pts.toArray(double[][]::new));

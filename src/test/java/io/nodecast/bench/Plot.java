@@ -4,10 +4,14 @@ import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.plot.PlotOrientation;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.category.DefaultCategoryDataset;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
+import java.awt.BasicStroke;
+import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,6 +19,17 @@ import java.util.Map;
 /** PNG plots with JFreeChart, headless. */
 final class Plot {
     private Plot() {}
+
+    /** White ground and light grid lines: the plots are read on pages, next to tables. */
+    private static void plain(org.jfree.chart.plot.Plot plot) {
+        plot.setBackgroundPaint(Color.WHITE);
+        if (plot instanceof XYPlot xy) {
+            xy.setDomainGridlinePaint(Color.LIGHT_GRAY);
+            xy.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        } else if (plot instanceof org.jfree.chart.plot.CategoryPlot c) {
+            c.setRangeGridlinePaint(Color.LIGHT_GRAY);
+        }
+    }
 
     static void lines(Path png, String title, String x, String y, Map<String, double[][]> series) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
@@ -24,6 +39,11 @@ final class Plot {
             data.addSeries(s);
         });
         JFreeChart chart = ChartFactory.createXYLineChart(title, x, y, data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        plain(plot);
+        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
+        for (int i = 0; i < data.getSeriesCount(); i++) r.setSeriesStroke(i, new BasicStroke(2f));
+        plot.setRenderer(r);
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 560);
     }
 
@@ -31,6 +51,7 @@ final class Plot {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         values.forEach((k, v) -> data.addValue(v, y, k));
         JFreeChart chart = ChartFactory.createBarChart(title, "", y, data, PlotOrientation.HORIZONTAL, false, false, false);
+        plain(chart.getCategoryPlot());
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 80 + 40 * values.size());
     }
 }
