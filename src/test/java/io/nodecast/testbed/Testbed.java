@@ -76,6 +76,18 @@ final class Testbed {
      * application ({@code mytestapp/bin/main.py}) that prints, per rank, its host and where numpy and mine came from:
      * {@code rank R of N on HOST: numpy PATH mine PATH} (mine is {@code -} when it is not importable).
      */
+    /** Where the paper job's application leaves one line per rank. */
+    static final Path REPORTS = SHARED.resolve("reports");
+
+    /** The lines the paper job's ranks left, in rank order. */
+    static String reports() throws IOException {
+        StringBuilder all = new StringBuilder();
+        try (var files = Files.list(REPORTS)) {
+            for (Path f : files.sorted().toList()) all.append(Files.readString(f));
+        }
+        return all.toString();
+    }
+
     static void stagePapersJob() throws IOException {
         Files.createDirectories(BUNDLES);
         Files.copy(RealPython.bundle(), BUNDLES.resolve("py311-tier1.tar.zst"), StandardCopyOption.REPLACE_EXISTING);
@@ -94,6 +106,10 @@ final class Testbed {
         Path app = Files.createDirectories(SHARED.resolve("mytestapp/bin"));
         Files.createDirectories(SHARED.resolve("mytestapp/testapp"));
         Files.writeString(SHARED.resolve("mytestapp/testapp/__init__.py"), "");
+        // each rank also leaves its line in the shared directory: a launcher's output forwarding may drop the last
+        // lines of a rank that exits at once, and what is checked is where the ranks ran, not the forwarding
+        FileTrees.delete(REPORTS);
+        Files.createDirectories(REPORTS);
         Files.writeString(app.resolve("main.py"), """
                 import socket, numpy, scipy, scipy.linalg
                 from mpi4py import MPI
@@ -103,7 +119,10 @@ final class Testbed {
                 except ImportError:
                     where = "-"
                 c = MPI.COMM_WORLD
-                print(f"rank {c.Get_rank()} of {c.Get_size()} on {socket.gethostname()}: numpy {numpy.__file__} mine {where}", flush=True)
-                """);
+                line = f"rank {c.Get_rank()} of {c.Get_size()} on {socket.gethostname()}: numpy {numpy.__file__} mine {where}"
+                print(line, flush=True)
+                with open(f"%s/rank-{c.Get_rank()}.txt", "w") as f:
+                    f.write(line + "\\n")
+                """.formatted(REPORTS));
     }
 }

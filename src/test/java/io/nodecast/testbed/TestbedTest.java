@@ -1,7 +1,6 @@
 package io.nodecast.testbed;
 
 import io.nodecast.core.ExitCode;
-import io.nodecast.core.FileTrees;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
 import org.junit.jupiter.api.AfterAll;
@@ -11,7 +10,6 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -30,29 +28,7 @@ class TestbedTest {
     @BeforeAll
     static void up() throws Exception {
         Testbed.up();
-        Files.createDirectories(BUNDLES);
-        Files.copy(RealPython.bundle(), BUNDLES.resolve("py311-tier1.tar.zst"), StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(io.nodecast.bundle.Checksums.sidecar(RealPython.bundle()), BUNDLES.resolve("py311-tier1.tar.zst.sha256"),
-                StandardCopyOption.REPLACE_EXISTING);
-        // tier 2: Debian's mpi4py (built for CPython 3.11 and the system's Open MPI) placed as pip would
-        Path stage = Testbed.SHARED.resolve("stage/lib/python3.11/site-packages");
-        FileTrees.delete(Testbed.SHARED.resolve("stage"));
-        Files.createDirectories(stage);
-        Launcher.exec(List.of("cp", "-a", "/usr/lib/python3/dist-packages/mpi4py", stage.toString()), Map.of());
-        Launcher.Result b = Launcher.run(Map.of(), "bundle", "dir", Testbed.SHARED.resolve("stage").toString(), "lib", "-q",
-                "-o", BUNDLES.resolve("mpi4py-tier2.tar.zst").toString());
-        assertThat(b.exit()).as(b.err()).isZero();
-        Path userbase = Files.createDirectories(Testbed.SHARED.resolve("userbase/lib/python3.11/site-packages/mine"));
-        Files.writeString(userbase.resolve("__init__.py"), "WHERE = __file__\n");
-        Path app = Files.createDirectories(Testbed.SHARED.resolve("mytestapp/bin"));
-        Files.createDirectories(Testbed.SHARED.resolve("mytestapp/testapp"));
-        Files.writeString(Testbed.SHARED.resolve("mytestapp/testapp/__init__.py"), "");
-        Files.writeString(app.resolve("main.py"), """
-                import socket, numpy, scipy, scipy.linalg, mine
-                from mpi4py import MPI
-                c = MPI.COMM_WORLD
-                print(f"rank {c.Get_rank()} of {c.Get_size()} on {socket.gethostname()}: numpy {numpy.__file__} mine {mine.WHERE}", flush=True)
-                """);
+        Testbed.stagePapersJob();
     }
 
     @AfterAll
@@ -72,14 +48,14 @@ class TestbedTest {
     }
 
     @Test
-    void thePapersJobScriptRunsAsItIsOnOpenMpi() {
+    void thePapersJobScriptRunsAsItIsOnOpenMpi() throws Exception {
         String mpirun = Testbed.DIR.resolve("mpirun-openmpi").toString();
         Launcher.Result r = Testbed.on("head", Map.of("PYTHONUSERBASE", Testbed.SHARED.resolve("userbase").toString(),
                         "PBCAST", Launcher.home().toString(), "SHARED", Testbed.SHARED.toString(),
                         "LAUNCH", mpirun + " -np 3", "RUN", mpirun + " -np 6"),
                 "bash", Testbed.DIR.resolve("jobs/paper-generic.sh").toString());
         assertThat(r.exit()).as(r.err()).isZero();
-        Matcher m = Pattern.compile("rank (\\d) of 6 on (n\\d): numpy (\\S+) mine (\\S+)").matcher(r.out());
+        Matcher m = Pattern.compile("rank (\\d) of 6 on (n\\d): numpy (\\S+) mine (\\S+)").matcher(Testbed.reports());
         int ranks = 0;
         java.util.Set<String> hosts = new java.util.TreeSet<>();
         while (m.find()) {
@@ -88,7 +64,7 @@ class TestbedTest {
             assertThat(m.group(3)).startsWith("/dev/shm/local/lib/python3.11/site-packages/numpy/");
             assertThat(m.group(4)).startsWith("/dev/shm/local/lib/python3.11/site-packages/mine/");
         }
-        assertThat(ranks).isEqualTo(6);
+        assertThat(ranks).as("ranks that reported, in:%n%s%nand the job printed:%n%s", Testbed.reports(), r.out()).isEqualTo(6);
         assertThat(hosts).containsExactly("n1", "n2", "n3");
         for (String h : List.of("head", "n1", "n2", "n3")) {
             assertThat(Testbed.on(h, "ls", "-A", "/dev/shm").out().strip()).as("/dev/shm on " + h + " after the job").isEmpty();

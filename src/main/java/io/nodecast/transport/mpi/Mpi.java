@@ -302,7 +302,7 @@ final class Mpi {
     /**
      * MPICH before 4.2 on its UCX device can hang in MPI_Finalize between hosts: a rank that reaches the PMI
      * barrier inside it stops progressing UCX, while its peers wait there for it to acknowledge their disconnects
-     * (fixed upstream by pmodels/mpich#6596). Seen with Debian 12's MPICH 4.0.2.
+     * (fixed upstream by pmodels/mpich#6596). Seen with Debian 12's MPICH 4.0.2 between the test bed's hosts.
      */
     static boolean finalizeMayHang(String fullVersion) {
         var m = java.util.regex.Pattern.compile("MPICH Version:\\s*(\\d+)\\.(\\d+)").matcher(fullVersion);

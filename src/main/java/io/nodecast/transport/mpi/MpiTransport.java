@@ -42,9 +42,11 @@ public final class MpiTransport implements Transport {
     private final MemorySegment[] buffers;
     private final MemorySegment[] requests;
     private final String description;
+    private final boolean skipFinalize;
     private boolean closed;
 
-    private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, int chunkBytes) {
+    private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, int chunkBytes, boolean skipFinalize) {
+        this.skipFinalize = skipFinalize;
         this.mpi = mpi;
         this.topology = topology;
         this.world = world;
@@ -96,7 +98,11 @@ public final class MpiTransport implements Transport {
         int nodeIndex = w.getAtIndex(ValueLayout.JAVA_INT, 0);
         int nodes = w.getAtIndex(ValueLayout.JAVA_INT, 1);
         String host = Hosts.localName() + (simulated > 0 ? "-n" + nodeIndex : "");
-        return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, chunkBytes);
+        // Only a rank alone on its node may leave without MPI_Finalize: hydra's proxy then ends no other process
+        // (it kills a finished rank's node-mates), and the launcher still sees the exit code.
+        boolean skipFinalize = Mpi.finalizeMayHang(mpi.fullLibraryVersion()) && "1".equals(env.get("MPI_LOCALNRANKS"));
+        return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, chunkBytes,
+                skipFinalize);
     }
 
     @Override
@@ -264,10 +270,10 @@ public final class MpiTransport implements Transport {
         if (closed) return;
         closed = true;
         if (mpi.isFinalized()) return;
-        // every message has arrived everywhere once all ranks are here; what MPI_Finalize adds is only tidying
+        // every message has arrived everywhere once all ranks are here: what MPI_Finalize adds is tidying
         mpi.ibarrier(world, requests[0]);
         mpi.awaitPolitely(requests[0]);
-        if (Mpi.finalizeMayHang(mpi.fullLibraryVersion())) return; // the launcher sees exit codes, not finalization
+        if (skipFinalize) return;
         mpi.finalizeMpi();
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -105,7 +106,7 @@ class MpiDeliveryTest {
 
     @Test
     void aRankKilledMidBroadcastEndsTheJobInsteadOfHanging() throws Exception {
-        byte[] noise = new byte[64 << 20];
+        byte[] noise = new byte[160 << 20];
         new java.util.Random(5).nextBytes(noise);
         Files.write(tmp.resolve("big.bin"), noise);
         Path b = tmp.resolve("big.tar");
@@ -116,9 +117,14 @@ class MpiDeliveryTest {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(tmp.resolve("out.txt").toFile());
         long t0 = System.nanoTime();
         Process p = pb.start();
-        Thread.sleep(4000);
-        ProcessHandle victim = p.descendants().filter(h -> h.info().command().orElse("").endsWith("java"))
-                .skip(3).findFirst().orElseThrow(() -> new AssertionError("no fourth rank to kill"));
+        // the victim dies inside the broadcast: once all four ranks run and the first bytes have landed on a node
+        ProcessHandle victim = null;
+        for (long end = System.nanoTime() + 60_000_000_000L; victim == null && System.nanoTime() < end && p.isAlive(); Thread.sleep(50)) {
+            List<ProcessHandle> ranks = p.descendants().filter(h -> h.info().command().orElse("").endsWith("java")).toList();
+            if (ranks.size() == 4 && receiving(tmp.resolve("nodes"))) victim = ranks.get(3);
+        }
+        if (victim == null) throw new AssertionError("the broadcast never had four ranks running while it streamed: "
+                + Files.readString(tmp.resolve("out.txt")));
         Files.writeString(victimPid, String.valueOf(victim.pid()));
         Trees.run(tmp, "kill", "-9", String.valueOf(victim.pid()));
         boolean ended = p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS);
@@ -153,5 +159,15 @@ class MpiDeliveryTest {
 
     private static String hostName() {
         return io.nodecast.core.Hosts.localName();
+    }
+
+    /** Whether some node has started writing the bundle's file. */
+    private static boolean receiving(Path nodes) throws IOException {
+        if (!Files.isDirectory(nodes)) return false;
+        try (var files = Files.walk(nodes)) {
+            return files.anyMatch(f -> f.getFileName().toString().startsWith("big.bin") || f.toString().contains("big.bin"));
+        } catch (java.io.UncheckedIOException e) {
+            return false; // a directory vanished while walked: ask again
+        }
     }
 }
