@@ -2,6 +2,7 @@ package io.nodecast.bench;
 
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
+import io.nodecast.testbed.Testbed;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -19,10 +20,9 @@ import java.util.function.Consumer;
  * with a metadata-rate cap (testbed/slowfs). Brings the bed up if it is down and takes it down again after.
  */
 final class ClusterBench {
-    private static final Path HOME = Launcher.home();
-    private static final Path TB = HOME.resolve("testbed");
-    private static final Path SHARED = Path.of("/srv/nodecast-testbed");
-    private static final List<String> COMPUTE = List.of("n1", "n2", "n3");
+    private static final Path TB = Testbed.DIR;
+    private static final Path SHARED = Testbed.SHARED;
+    private static final List<String> COMPUTE = Testbed.COMPUTE;
 
     private final boolean quick;
     private final int runs;
@@ -40,7 +40,7 @@ final class ClusterBench {
 
     /** Runs body on the bed, which is brought up first if needed and left as found. */
     void onBed(Body body) throws IOException {
-        boolean wasUp = sh(List.of("test", "-f", "/run/nodecast-testbed/n1.pid")).exit() == 0;
+        boolean wasUp = Files.exists(Testbed.STATE.resolve(COMPUTE.getFirst() + ".pid"));
         Launcher.Result up = sh(List.of(TB.resolve("up").toString()));
         if (up.exit() != 0) throw new IllegalStateException("testbed/up: " + up.err());
         try {
@@ -62,7 +62,7 @@ final class ClusterBench {
     }
 
     private static Launcher.Result on(String host, String script) {
-        return sh(List.of(TB.resolve("run").toString(), host, "bash", "-c", script));
+        return Testbed.on(host, "bash", "-c", script);
     }
 
     private static void must(Launcher.Result r, String what) {

@@ -29,11 +29,8 @@ class ShapeTest {
     @BeforeAll
     static void up() {
         Testbed.up();
-        // the names the scripts use, from lib.sh itself (it honours NODECAST_TESTBED_CONF)
-        String[] names = Launcher.exec(List.of("bash", "-c", "source '" + Testbed.DIR.resolve("lib.sh")
-                + "' && echo \"$(tb_ns switch) $TB_STATE\""), Map.of()).out().strip().split(" ");
-        switchNs = names[0];
-        state = Path.of(names[1]);
+        switchNs = Testbed.PREFIX + "-switch"; // lib.sh's tb_ns
+        state = Testbed.STATE;
     }
 
     @AfterEach

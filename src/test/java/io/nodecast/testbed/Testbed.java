@@ -19,17 +19,17 @@ import java.util.Map;
  * the scripts read: testbed/testbed.conf, or the file NODECAST_TESTBED_CONF names (a second bed beside the
  * default one).
  */
-final class Testbed {
-    static final Path DIR = Launcher.home().resolve("testbed");
+public final class Testbed {
+    public static final Path DIR = Launcher.home().resolve("testbed");
     private static final List<String> CONF = readConf();
-    static final Path SHARED = Path.of(CONF.get(0));
-    static final Path STATE = Path.of(CONF.get(1));
+    public static final Path SHARED = Path.of(CONF.get(0));
+    public static final Path STATE = Path.of(CONF.get(1));
     static final String HEAD = CONF.get(2);
-    static final List<String> COMPUTE = List.of(CONF.get(3).trim().split("\\s+"));
+    public static final List<String> COMPUTE = List.of(CONF.get(3).trim().split("\\s+"));
     /** Whether the bed runs Slurm (TB_SLURM=yes). */
     static final boolean SLURM = CONF.get(4).equals("yes");
     /** The start of the bed's namespace names. */
-    static final String PREFIX = CONF.get(5);
+    public static final String PREFIX = CONF.get(5);
     static final Path BUNDLES = SHARED.resolve("bundles");
 
     private Testbed() {}
@@ -65,7 +65,7 @@ final class Testbed {
         return Launcher.exec(full, env);
     }
 
-    static Launcher.Result on(String host, String... cmd) {
+    public static Launcher.Result on(String host, String... cmd) {
         return on(host, Map.of(), cmd);
     }
 

@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 @Tag("cluster")
 class TestbedTest {
-    static final Path BUNDLES = Testbed.SHARED.resolve("bundles");
+    static final Path BUNDLES = Testbed.BUNDLES;
 
     @BeforeAll
     static void up() throws Exception {

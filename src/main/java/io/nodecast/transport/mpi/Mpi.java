@@ -87,6 +87,23 @@ final class Mpi {
         if (rc != 0) throw new NodecastException(ExitCode.MPI, what + " failed: " + errorString(rc));
     }
 
+    /** A downcall returning MPI's error code; invokeExact declares Throwable. */
+    @FunctionalInterface
+    private interface Downcall {
+        int invoke() throws Throwable;
+    }
+
+    /** Calls MPI and turns a non-zero code into the user's error; a failed downcall itself is a bug. */
+    private void call(String what, Downcall downcall) {
+        int rc;
+        try {
+            rc = downcall.invoke();
+        } catch (Throwable t) {
+            throw new IllegalStateException(what + ": " + t, t);
+        }
+        check(rc, what);
+    }
+
     String errorString(int code) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(1024);
@@ -119,69 +136,33 @@ final class Mpi {
 
     private int intOut(MethodHandle mh, long comm, String what) {
         MemorySegment out = arena.allocate(INT);
-        try {
-            check((int) mh.invokeExact(comm, out), what);
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call(what, () -> (int) mh.invokeExact(comm, out));
         return out.get(INT, 0);
     }
 
     long splitShared(long comm, int key) {
         MemorySegment out = arena.allocate(8);
-        try {
-            check((int) splitType.invokeExact(comm, abi.commTypeShared(), key, abi.infoNull(), out), "MPI_Comm_split_type");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Comm_split_type", () -> (int) splitType.invokeExact(comm, abi.commTypeShared(), key, abi.infoNull(), out));
         return abi.readHandle(out);
     }
 
     long split(long comm, int color, int key) {
         MemorySegment out = arena.allocate(8);
-        try {
-            check((int) split.invokeExact(comm, color, key, out), "MPI_Comm_split");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Comm_split", () -> (int) split.invokeExact(comm, color, key, out));
         return abi.readHandle(out);
     }
 
     void errorsReturn(long comm) {
-        try {
-            check((int) setErrhandler.invokeExact(comm, abi.errorsReturn()), "MPI_Comm_set_errhandler");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Comm_set_errhandler", () -> (int) setErrhandler.invokeExact(comm, abi.errorsReturn()));
     }
 
     void bcast(MemorySegment buf, int count, long type, int root, long comm) {
-        try {
-            check((int) bcast.invokeExact(buf, count, type, root, comm), "MPI_Bcast");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Bcast", () -> (int) bcast.invokeExact(buf, count, type, root, comm));
     }
 
     /** @param request 8 bytes that receive the request; they must live until it completes */
     void ibcast(MemorySegment buf, int count, long type, int root, long comm, MemorySegment request) {
-        try {
-            check((int) ibcast.invokeExact(buf, count, type, root, comm, request), "MPI_Ibcast");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Ibcast", () -> (int) ibcast.invokeExact(buf, count, type, root, comm, request));
     }
 
     void ibcastWorld(MemorySegment buf, int count, long comm, MemorySegment request) {
@@ -189,34 +170,16 @@ final class Mpi {
     }
 
     void ibarrier(long comm, MemorySegment request) {
-        try {
-            check((int) ibarrier.invokeExact(comm, request), "MPI_Ibarrier");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Ibarrier", () -> (int) ibarrier.invokeExact(comm, request));
     }
 
     boolean test(MemorySegment request) {
-        try {
-            check((int) test.invokeExact(request, flag, abi.statusIgnore()), "MPI_Test");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Test", () -> (int) test.invokeExact(request, flag, abi.statusIgnore()));
         return flag.get(INT, 0) != 0;
     }
 
     void await(MemorySegment request) {
-        try {
-            check((int) wait.invokeExact(request, abi.statusIgnore()), "MPI_Wait");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Wait", () -> (int) wait.invokeExact(request, abi.statusIgnore()));
     }
 
     /**
@@ -237,23 +200,11 @@ final class Mpi {
     }
 
     void allreduce(MemorySegment send, MemorySegment recv, int count, long type, long op, long comm) {
-        try {
-            check((int) allreduce.invokeExact(send, recv, count, type, op, comm), "MPI_Allreduce");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Allreduce", () -> (int) allreduce.invokeExact(send, recv, count, type, op, comm));
     }
 
     void allgather(MemorySegment send, MemorySegment recv, int bytesEach, long comm) {
-        try {
-            check((int) allgather.invokeExact(send, bytesEach, abi.byteType(), recv, bytesEach, abi.byteType(), comm), "MPI_Allgather");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Allgather", () -> (int) allgather.invokeExact(send, bytesEach, abi.byteType(), recv, bytesEach, abi.byteType(), comm));
     }
 
     void abort(long comm, int code) {
@@ -274,29 +225,22 @@ final class Mpi {
     }
 
     void finalizeMpi() {
-        try {
-            check((int) finalizeMh.invokeExact(), "MPI_Finalize");
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
+        call("MPI_Finalize", () -> (int) finalizeMh.invokeExact());
     }
 
     String processorName() {
         return stringOut(processorName, 256);
     }
 
-    /** The first line of MPI_Get_library_version: the name and version. */
+    /** All of MPI_Get_library_version (MPICH adds its device and configure line). */
     String libraryVersion() {
-        String v = fullLibraryVersion();
-        int nl = v.indexOf('\n');
-        return (nl > 0 ? v.substring(0, nl) : v).strip();
+        return stringOut(libraryVersion, 8192);
     }
 
-    /** All of MPI_Get_library_version (MPICH adds its device and configure line). */
-    String fullLibraryVersion() {
-        return stringOut(libraryVersion, 8192);
+    /** The first line of a library version: the name and version. */
+    static String versionLine(String fullVersion) {
+        int nl = fullVersion.indexOf('\n');
+        return (nl > 0 ? fullVersion.substring(0, nl) : fullVersion).strip();
     }
 
     /**
@@ -315,12 +259,8 @@ final class Mpi {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(size);
             MemorySegment len = a.allocate(INT);
-            check((int) mh.invokeExact(buf, len), "MPI string query");
+            call("MPI string query", () -> (int) mh.invokeExact(buf, len));
             return buf.getString(0);
-        } catch (NodecastException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
         }
     }
 

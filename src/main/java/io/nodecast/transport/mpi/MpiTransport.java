@@ -45,7 +45,7 @@ public final class MpiTransport implements Transport {
     private final boolean skipFinalize;
     private boolean closed;
 
-    private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, int chunkBytes, boolean skipFinalize) {
+    private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, int chunkBytes, String version, boolean skipFinalize) {
         this.skipFinalize = skipFinalize;
         this.mpi = mpi;
         this.topology = topology;
@@ -56,7 +56,7 @@ public final class MpiTransport implements Transport {
                 ? new MemorySegment[] {mpi.arena().allocate(chunkBytes, 4096), mpi.arena().allocate(chunkBytes, 4096)}
                 : new MemorySegment[0];
         this.requests = new MemorySegment[] {mpi.arena().allocate(8), mpi.arena().allocate(8)};
-        this.description = "mpi (" + mpi.abi.family() + ": " + mpi.libraryVersion() + ")";
+        this.description = "mpi (" + mpi.abi.family() + ": " + Mpi.versionLine(version) + ")";
     }
 
     /**
@@ -100,9 +100,10 @@ public final class MpiTransport implements Transport {
         String host = Hosts.localName() + (simulated > 0 ? "-n" + nodeIndex : "");
         // Only a rank alone on its node may leave without MPI_Finalize: hydra's proxy then ends no other process
         // (it kills a finished rank's node-mates), and the launcher still sees the exit code.
-        boolean skipFinalize = Mpi.finalizeMayHang(mpi.fullLibraryVersion()) && "1".equals(env.get("MPI_LOCALNRANKS"));
+        String version = mpi.libraryVersion();
+        boolean skipFinalize = Mpi.finalizeMayHang(version) && "1".equals(env.get("MPI_LOCALNRANKS"));
         return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, chunkBytes,
-                skipFinalize);
+                version, skipFinalize);
     }
 
     @Override

@@ -90,8 +90,7 @@ final class PassThrough implements FuseOperations {
 
     @Override
     public int getattr(String path, Stat stat, FileInfo fi) {
-        meter.metadata(GET_ATTR);
-        try {
+        return charged(GET_ATTR, () -> {
             Map<String, Object> a = Files.readAttributes(at(path),
                     "unix:mode,uid,gid,size,nlink,lastAccessTime,lastModifiedTime,ctime", NOFOLLOW);
             stat.setMode((Integer) a.get("mode"));
@@ -102,10 +101,7 @@ final class PassThrough implements FuseOperations {
             stat.aTime().set(((FileTime) a.get("lastAccessTime")).toInstant());
             stat.mTime().set(((FileTime) a.get("lastModifiedTime")).toInstant());
             stat.cTime().set(((FileTime) a.get("ctime")).toInstant());
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
@@ -120,15 +116,11 @@ final class PassThrough implements FuseOperations {
 
     @Override
     public int readlink(String path, ByteBuffer buf, long len) {
-        meter.metadata(READLINK);
-        try {
+        return charged(READLINK, () -> {
             byte[] target = Files.readSymbolicLink(at(path)).toString().getBytes(StandardCharsets.UTF_8);
             int n = (int) Math.min(target.length, Math.min(len, buf.remaining()) - 1);
             buf.put(target, 0, n).put((byte) 0);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
@@ -152,14 +144,10 @@ final class PassThrough implements FuseOperations {
 
     @Override
     public int mkdir(String path, int mode) {
-        meter.metadata(MKDIR);
-        try {
+        return charged(MKDIR, () -> {
             Path p = Files.createDirectory(at(path));
             Files.setAttribute(p, "unix:mode", mode & 07777, NOFOLLOW);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
@@ -191,13 +179,9 @@ final class PassThrough implements FuseOperations {
     /** libfuse passes (link content, link path), whatever jfuse calls them. */
     @Override
     public int symlink(String target, String linkPath) {
-        meter.metadata(SYMLINK);
-        try {
+        return charged(SYMLINK, () -> {
             Files.createSymbolicLink(at(linkPath), Path.of(target));
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
@@ -215,25 +199,17 @@ final class PassThrough implements FuseOperations {
 
     @Override
     public int chmod(String path, int mode, FileInfo fi) {
-        meter.metadata(CHMOD);
-        try {
+        return charged(CHMOD, () -> {
             Files.setAttribute(at(path), "unix:mode", mode & 07777);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
     public int chown(String path, int uid, int gid, FileInfo fi) {
-        meter.metadata(CHOWN);
-        try {
+        return charged(CHOWN, () -> {
             if (uid != -1) Files.setAttribute(at(path), "unix:uid", uid, NOFOLLOW);
             if (gid != -1) Files.setAttribute(at(path), "unix:gid", gid, NOFOLLOW);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
@@ -249,14 +225,10 @@ final class PassThrough implements FuseOperations {
 
     @Override
     public int utimens(String path, TimeSpec atime, TimeSpec mtime, FileInfo fi) {
-        meter.metadata(UTIMENS);
-        try {
+        return charged(UTIMENS, () -> {
             Files.getFileAttributeView(at(path), BasicFileAttributeView.class, NOFOLLOW)
                     .setTimes(time(mtime), time(atime), null);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     private static FileTime time(TimeSpec t) {
@@ -266,8 +238,7 @@ final class PassThrough implements FuseOperations {
 
     @Override
     public int statfs(String path, Statvfs st) {
-        meter.metadata(STATFS);
-        try {
+        return charged(STATFS, () -> {
             FileStore store = Files.getFileStore(backing);
             long bsize = store.getBlockSize();
             st.setBsize(bsize);
@@ -276,10 +247,7 @@ final class PassThrough implements FuseOperations {
             st.setBfree(store.getUnallocatedSpace() / bsize);
             st.setBavail(store.getUsableSpace() / bsize);
             st.setNameMax(255);
-            return 0;
-        } catch (IOException | RuntimeException e) {
-            return fail(e);
-        }
+        });
     }
 
     @Override
@@ -386,6 +354,23 @@ final class PassThrough implements FuseOperations {
     public int releasedir(String path, FileInfo fi) {
         meter.free(RELEASE_DIR);
         return 0;
+    }
+
+    /** A metadata change that answers 0 or an errno. */
+    @FunctionalInterface
+    private interface Change {
+        void apply() throws IOException;
+    }
+
+    /** Charges one metadata operation, then applies the change: 0 when done, the negated errno when not. */
+    private int charged(Operation op, Change change) {
+        meter.metadata(op);
+        try {
+            change.apply();
+            return 0;
+        } catch (IOException | RuntimeException e) {
+            return fail(e);
+        }
     }
 
     /** A java.nio failure as the negated errno the kernel expects. */
