@@ -1,5 +1,6 @@
 package io.nodecast.bundle;
 
+import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;

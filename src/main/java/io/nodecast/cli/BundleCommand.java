@@ -1,5 +1,6 @@
 package io.nodecast.cli;
 
+import io.nodecast.format.Compression;
 import io.nodecast.bundle.BundleSummary;
 import io.nodecast.bundle.Bundles;
 import io.nodecast.bundle.Excludes;

@@ -3,7 +3,7 @@ package io.nodecast.delivery;
 import io.nodecast.bundle.BundleSpec;
 import io.nodecast.bundle.BundleWriter;
 import io.nodecast.bundle.Checksums;
-import io.nodecast.bundle.Compression;
+import io.nodecast.format.Compression;
 import io.nodecast.bundle.Excludes;
 import io.nodecast.bundle.PycMode;
 import io.nodecast.core.ExitCode;

@@ -1,6 +1,6 @@
 package io.nodecast.unpack;
 
-import io.nodecast.bundle.Compression;
+import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;

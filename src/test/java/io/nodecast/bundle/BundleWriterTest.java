@@ -1,5 +1,6 @@
 package io.nodecast.bundle;
 
+import io.nodecast.format.Compression;
 import io.nodecast.testing.Trees;
 import io.nodecast.unpack.Destination;
 import io.nodecast.unpack.SafeExtractor;

@@ -1,7 +1,7 @@
 package io.nodecast.cli;
 
 import io.nodecast.bundle.Checksums;
-import io.nodecast.bundle.Compression;
+import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.testing.Cli;
 import io.nodecast.testing.TarBuilder;

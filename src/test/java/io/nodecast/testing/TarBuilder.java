@@ -1,6 +1,6 @@
 package io.nodecast.testing;
 
-import io.nodecast.bundle.Compression;
+import io.nodecast.format.Compression;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;

@@ -1,6 +1,6 @@
 package io.nodecast.transport.mpi;
 
-import io.nodecast.bundle.Compression;
+import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.MpiRun;

@@ -1,4 +1,4 @@
-package io.nodecast.bundle;
+package io.nodecast.format;
 
 import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import com.github.luben.zstd.ZstdOutputStreamNoFinalizer;
