@@ -204,8 +204,8 @@ public final class Bench implements Callable<Integer> {
         long unpacked = 0;
         Runnable clean = () -> FileTrees.deleteQuietly(dest);
         List<Object[]> cases = new ArrayList<>();
-        cases.add(new Object[] {"GNU tar --zstd -xf", zst, List.of("sh", "-c", "mkdir -p " + dest + " && tar --zstd -xf " + zst + " -C " + dest)});
-        cases.add(new Object[] {"GNU tar -xzf", gz, List.of("sh", "-c", "mkdir -p " + dest + " && tar -xzf " + gz + " -C " + dest)});
+        cases.add(new Object[] {"GNU tar --zstd -xf", zst, List.of("sh", "-c", "mkdir -p \"$1\" && tar --zstd -xf \"$2\" -C \"$1\"", "sh", dest.toString(), zst.toString())});
+        cases.add(new Object[] {"GNU tar -xzf", gz, List.of("sh", "-c", "mkdir -p \"$1\" && tar -xzf \"$2\" -C \"$1\"", "sh", dest.toString(), gz.toString())});
         cases.add(new Object[] {"nodecast bcast, local", zst, nodecast("bcast", "-p", dest.toString(), zst.toString())});
         cases.add(new Object[] {"nodecast bcast, local", gz, nodecast("bcast", "-p", dest.toString(), gz.toString())});
         for (int nodes : quick ? List.of(1, 2) : List.of(1, 2, 3)) {

@@ -1,5 +1,6 @@
 package io.nodecast.bench;
 
+import io.nodecast.env.Shell;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
 import io.nodecast.testbed.Testbed;
@@ -89,13 +90,18 @@ final class ClusterBench {
     }
 
     private static String openmpi(int count, int perHost) {
-        return TB.resolve("mpirun-openmpi") + " -np " + count * perHost + " --host " + hosts(count, perHost);
+        return q(TB.resolve("mpirun-openmpi")) + " -np " + count * perHost + " --host " + hosts(count, perHost);
     }
 
     private static String purgeAll(String dest) {
         StringBuilder s = new StringBuilder();
-        for (String h : COMPUTE) s.append(TB.resolve("run")).append(' ').append(h).append(" rm -rf ").append(dest).append("; ");
+        for (String h : COMPUTE) s.append(q(TB.resolve("run"))).append(' ').append(h).append(" rm -rf ").append(q(dest)).append("; ");
         return s.toString();
+    }
+
+    /** A path in a shell command, quoted: the checkout may be anywhere, a space in its path included. */
+    private static String q(Object path) {
+        return Shell.quote(path.toString());
     }
 
     private static String f2(double v) {
@@ -131,8 +137,8 @@ final class ClusterBench {
         Table t = new Table("method", "links", "hosts", "seconds (median)", "MB/s per host", "leader peak MiB", "vs GNU tar");
         Map<String, double[][]> series = new LinkedHashMap<>();
         int n = quick ? 1 : runs;
-        double tar = timed(TB.resolve("run") + " n1 sh -c 'mkdir -p " + dest + " && tar --zstd -xf " + bundle + " -C " + dest + "'", clean, n);
-        must(on("n1", "du -sb --exclude=.nodecast " + dest + " | cut -f1 > /dev/shm/nodecast-bench-size"), "du");
+        double tar = timed(q(TB.resolve("run")) + " n1 sh -c " + q("mkdir -p " + q(dest) + " && tar --zstd -xf " + q(bundle) + " -C " + q(dest)), clean, n);
+        must(on("n1", "du -sb --exclude=.nodecast " + q(dest) + " | cut -f1 > /dev/shm/nodecast-bench-size"), "du");
         unpacked = Long.parseLong(on("n1", "cat /dev/shm/nodecast-bench-size").out().strip());
         t.row("GNU tar --zstd -xf, on n1", "-", 1, f2(tar), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / tar), "-", "1.00");
         List<String[]> shapes = quick ? List.<String[]>of(new String[] {"unshaped", ""})
@@ -148,8 +154,8 @@ final class ClusterBench {
             List<double[]> pts = new ArrayList<>();
             for (int count : quick ? List.of(1, 3) : List.of(1, 2, 3)) {
                 String peakFile = "/dev/shm/nodecast-bench-peak";
-                String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + Launcher.nodecast() + " bcast -p " + dest
-                        + " " + bundle;
+                String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest)
+                        + " " + q(bundle);
                 double s = timed(script, clean, shape[1].contains("100mbit") ? 1 : n);
                 long peak = 0;
                 for (String h : COMPUTE.subList(0, count)) {
@@ -187,7 +193,7 @@ final class ClusterBench {
         for (int perHost : quick ? List.of(1) : List.of(1, 2, 4)) {
             List<double[]> pts = new ArrayList<>();
             for (int count : quick ? List.of(2) : List.of(1, 2, 3)) {
-                double s = timed(openmpi(count, perHost) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + empty, clean, quick ? 1 : runs);
+                double s = timed(openmpi(count, perHost) + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest) + " " + q(empty), clean, quick ? 1 : runs);
                 double bare = timed(openmpi(count, perHost) + " /bin/true", "", quick ? 1 : runs);
                 t.row(perHost, count, count * perHost, f2(s), f2(bare), f2(s - bare));
                 pts.add(new double[] {count, s});
@@ -229,13 +235,13 @@ final class ClusterBench {
             int perHost = ranks / COMPUTE.size();
             String run = openmpi(COMPUTE.size(), perHost);
             long ops0 = ops(pfs);
-            double d = timed(run + " " + pfs.resolve(prefixDir + "/bin/python3") + " -c '" + code + "'", "", 1);
+            double d = timed(run + " " + q(pfs.resolve(prefixDir + "/bin/python3")) + " -c " + q(code), "", 1);
             long ops1 = ops(pfs);
-            String job = openmpi(COMPUTE.size(), 1) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + pfs.resolve("tier1.tar.zst")
-                    + " && " + run + " " + dest + "/bin/python3 -c '" + code + "'";
+            String job = openmpi(COMPUTE.size(), 1) + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest) + " " + q(pfs.resolve("tier1.tar.zst"))
+                    + " && " + run + " " + q(dest + "/bin/python3") + " -c " + q(code);
             double b = timed(job, clean, 1);
             long ops2 = ops(pfs);
-            double l = timed(run + " " + dest + "/bin/python3 -c '" + code + "'", "", 1);
+            double l = timed(run + " " + q(dest + "/bin/python3") + " -c " + q(code), "", 1);
             t.row(ranks, f2(d), ops1 - ops0, f2(b), ops2 - ops1, f2(l), f2(d / b) + "x", f2(b / l) + "x");
             direct.add(new double[] {ranks, d});
             nodecast.add(new double[] {ranks, b});
