@@ -2,6 +2,7 @@ package io.nodecast.env;
 
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.TarBuilder;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,6 +24,7 @@ class ActivateTest {
         return Launcher.exec(List.of(shell, file.toString()), env);
     }
 
+    @Tag("zsh")
     @ParameterizedTest
     @ValueSource(strings = {"bash", "zsh"})
     void theWorkflowOfThePapersJobScriptWithAnEmptyLauncher(String shell) throws Exception {
