@@ -49,10 +49,10 @@ class TestbedTest {
 
     @Test
     void thePapersJobScriptRunsAsItIsOnOpenMpi() throws Exception {
-        String mpirun = Testbed.DIR.resolve("mpirun-openmpi").toString();
+        // the bed's mpirun found on PATH: RUN is split into words, as in the paper's script, and the checkout's path may have a space
         Launcher.Result r = Testbed.on("head", Map.of("PYTHONUSERBASE", Testbed.SHARED.resolve("userbase").toString(),
                         "PBCAST", Launcher.home().toString(), "SHARED", Testbed.SHARED.toString(),
-                        "LAUNCH", mpirun + " -np 3", "RUN", mpirun + " -np 6"),
+                        "PATH", Testbed.DIR + ":" + System.getenv("PATH"), "LAUNCH", "mpirun-openmpi -np 3", "RUN", "mpirun-openmpi -np 6"),
                 "bash", Testbed.DIR.resolve("jobs/paper-generic.sh").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         Matcher m = Pattern.compile("rank (\\d) of 6 on (n\\d): numpy (\\S+) mine (\\S+)").matcher(Testbed.reports());
