@@ -35,10 +35,10 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
     int rate = 1000;
     @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode, and on the test bed (root): cluster-delivery "
-            + "cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
+            + "cluster-fixed startup footprint (default: all that can run here)") List<String> which = new ArrayList<>();
 
     static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode");
-    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup");
+    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup", "footprint");
 
     private final Path home = Launcher.home();
     private Path work;
@@ -64,7 +64,7 @@ public final class Bench implements Callable<Integer> {
                 case "delivery" -> delivery();
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
-                case "cluster-delivery", "cluster-fixed", "startup" -> { }
+                case "cluster-delivery", "cluster-fixed", "startup", "footprint" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
         }
@@ -83,6 +83,7 @@ public final class Bench implements Callable<Integer> {
                     switch (w) {
                         case "cluster-delivery" -> c.delivery();
                         case "cluster-fixed" -> c.fixedCost();
+                        case "footprint" -> c.footprint(rate);
                         default -> c.startup(rate);
                     }
                 }

@@ -1,5 +1,6 @@
 package io.nodecast.bench;
 
+import io.nodecast.core.FileTrees;
 import io.nodecast.env.Shell;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
@@ -259,6 +260,73 @@ final class ClusterBench {
                         + "reads it), then the ranks run from their host's /dev/shm; the bcast step's time is included. Local starts: "
                         + "the same ranks from the delivered copy with no bcast. Metadata ops are the daemon's own counts (reads and writes excluded: they are not charged)."));
         Plot.lines(out.resolve("startup.png"), "Start-up time against ranks", "ranks", "seconds", series);
+    }
+
+    // ---------------------------------------------------------------- nodecast's own footprint on the shared file system
+
+    /**
+     * What starting nodecast itself asks of the shared file system, per node, for one bcast step: the distribution
+     * (target/nodecast-VERSION.tar.gz, with its jlink runtime and AOT cache) unpacked on the slow file system as a centre
+     * installs it, beside the same jar started with a whole JDK 25 from the same file system. The bundle is off that file
+     * system and empty, so every operation counted is nodecast's own.
+     */
+    void footprint(int rate) throws IOException {
+        Path tarball;
+        try (var s = Files.list(Launcher.home().resolve("target"))) {
+            tarball = s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"));
+        }
+        Path backing = SHARED.resolve("bench/pfs-backing");
+        Path pfs = SHARED.resolve("pfs");
+        Files.createDirectories(pfs);
+        Path install = backing.resolve("apps");
+        FileTrees.delete(install);
+        Files.createDirectories(install);
+        must(sh(List.of("tar", "-xzf", tarball.toString(), "-C", install.toString())), "tar");
+        String dist;
+        try (var s = Files.list(install)) {
+            dist = s.findFirst().orElseThrow().getFileName().toString();
+        }
+        // the JDK this benchmark runs on, copied beside it: "a JDK on the shared file system"
+        Path jdk = Path.of(System.getProperty("java.home"));
+        must(sh(List.of("cp", "-a", jdk.toString(), install.resolve("jdk").toString())), "copying the JDK");
+        Path empty = SHARED.resolve("bench/empty.tar");
+        Files.write(empty, new byte[10240]);
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "mount", backing.toString(), pfs.toString(), "--rate", String.valueOf(rate),
+                "--burst", "20")), "slowfs mount");
+        String dest = "/dev/shm/nodecast-bench-footprint";
+        String clean = purgeAll(dest);
+        Path launcher = pfs.resolve("apps/" + dist + "/bin/nodecast");
+        Table t = new Table("nodecast started from", "hosts", "metadata ops per node", "file-system calls on the install, per process",
+                "step seconds");
+        List<String[]> kinds = List.of(new String[] {"the distribution: its runtime (jlink), AOT cache, launcher", ""},
+                new String[] {"the same jar on a whole JDK 25 (NODECAST_JAVA_HOME)", "env NODECAST_JAVA_HOME=" + q(pfs.resolve("apps/jdk")) + " "});
+        for (String[] kind : kinds) {
+            // a first run, uncounted: the JDK case makes its AOT cache beside the jar on first use
+            must(on("head", clean + openmpi(1, 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty)), "warm-up");
+            for (int count : quick ? List.of(1) : List.of(1, 3)) {
+                long before = ops(pfs);
+                double s = timed(openmpi(count, 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty), clean, 1);
+                long per = (ops(pfs) - before) / count;
+                // the same step under strace on one host: the calls that name a path on the install
+                String trace = "/dev/shm/nodecast-bench-footprint.strace";
+                must(on("n1", "rm -rf " + q(dest) + "; strace -f -qq -e trace=%file -o " + trace + " " + kind[1] + q(launcher) + " bcast -p "
+                        + q(dest) + " " + q(empty) + " >/dev/null"), "strace");
+                String calls = on("n1", "grep -c -F " + q(pfs.resolve("apps").toString()) + " " + trace + "; rm -f " + trace + "; rm -rf "
+                        + q(dest)).out().strip();
+                t.row(kind[0], count, per, calls, f2(s));
+            }
+        }
+        on("head", clean);
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
+        FileTrees.delete(install);
+        emit.accept(new Emitted("footprint", "nodecast's own footprint on the shared file system: a bcast step of an empty bundle, "
+                + "the install on testbed/slowfs (" + (rate == 0 ? "unlimited" : rate + " metadata ops/s") + ")", t,
+                "Metadata ops: the slow file system's own count of everything but reads and writes, divided by the hosts (one rank each, "
+                        + "Open MPI). It serves every lookup (kernel caches off), so a call on a path costs one operation per component "
+                        + "below the mount point: more than on a parallel file system whose clients cache directory entries. File-system "
+                        + "calls: strace's count of the calls that name a path on the install, for one process on n1."));
     }
 
     /** Data operations are counted by slowfs but not charged: what loads a metadata server is the rest. */
