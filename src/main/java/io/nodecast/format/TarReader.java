@@ -48,7 +48,7 @@ public final class TarReader implements AutoCloseable {
     private long dataLeft;      // of the current member
     private long padLeft;
     private boolean ended;
-    private String current = "";
+    private byte[] current = new byte[0];
 
     public TarReader(BlockSource source, Limits limits, String label) {
         this.source = source;
@@ -58,6 +58,11 @@ public final class TarReader implements AutoCloseable {
 
     /** The member being read, for messages ("" before the first). */
     public String currentName() {
+        return Names.show(current);
+    }
+
+    /** The member being read, as stored. */
+    public byte[] currentRawName() {
         return current;
     }
 
@@ -134,7 +139,7 @@ public final class TarReader implements AutoCloseable {
         else if (rec.containsKey("path")) name = rec.get("path");
         else if (longName != null) name = longName;
         else name = headerName();
-        current = Names.show(name);
+        current = name;
 
         byte[] link = rec.containsKey("linkpath") ? rec.get("linkpath")
                 : longLink != null ? longLink : cString(Arrays.copyOfRange(header, 157, 257));
@@ -497,12 +502,12 @@ public final class TarReader implements AutoCloseable {
 
     private BadArchiveException truncated() {
         return new BadArchiveException(label + " is truncated: the tar stream ends after " + offset + " bytes"
-                + (current.isEmpty() ? "" : ", inside or after '" + current + "'"));
+                + (current.length == 0 ? "" : ", inside or after '" + currentName() + "'"));
     }
 
     BadArchiveException bad(String why, long at) {
         return new BadArchiveException(label + " is corrupt at byte " + at + " of its tar stream"
-                + (current.isEmpty() ? "" : " (after '" + current + "')") + ": " + why);
+                + (current.length == 0 ? "" : " (after '" + currentName() + "')") + ": " + why);
     }
 
     /** One pax extended header's records; later records for a key replace earlier ones, as POSIX says. */

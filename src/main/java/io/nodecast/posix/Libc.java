@@ -43,6 +43,11 @@ final class Libc {
     static final long RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
             RESOLVE_BENEATH = 0x08;
     static final long SYS_OPENAT2 = 437;  // the same number on every architecture (added after the unification)
+    static final long SYS_GETDENTS64 = switch (System.getProperty("os.arch").toLowerCase(Locale.ROOT)) {
+        case "amd64", "x86_64" -> 217;
+        case "ppc64le" -> 202;
+        default -> 61;   // aarch64, riscv64: the generic table
+    };
     static final long UTIME_OMIT = (1L << 30) - 2;
     static final int LOCK_EX = 2, LOCK_NB = 4;
     static final int STATX_BASIC = 0x7ff;
@@ -52,12 +57,14 @@ final class Libc {
     /** struct statx is 256 bytes on every architecture; these are the fields read. */
     static final long STATX_SIZE = 256, STX_NLINK = 16, STX_UID = 20, STX_MODE = 28, STX_INO = 32,
             STX_SIZE = 40, STX_MTIME = 112, STX_DEV_MAJOR = 136, STX_DEV_MINOR = 140;
-    /** struct dirent64 as glibc's readdir returns it on 64-bit Linux. */
-    static final long D_TYPE = 18, D_NAME = 19;
+    /** struct linux_dirent64, as getdents64(2) fills a buffer with them. */
+    static final long D_RECLEN = 16, D_TYPE = 18, D_NAME = 19;
 
     static final MethodHandle OPENAT = variadic("openat", 3, FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
     static final MethodHandle SYSCALL4 = variadic("syscall", 1,
             FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
+    static final MethodHandle SYSCALL3 = variadic("syscall", 1,
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG));
     static final MethodHandle MKDIRAT = call("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
     static final MethodHandle SYMLINKAT = call("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
     static final MethodHandle LINKAT = call("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
@@ -73,9 +80,6 @@ final class Libc {
     static final MethodHandle FTRUNCATE = call("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
     static final MethodHandle CLOSE = call("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     static final MethodHandle FLOCK = call("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle FDOPENDIR = call("fdopendir", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-    static final MethodHandle READDIR = call("readdir", FunctionDescriptor.of(ADDRESS, ADDRESS));
-    static final MethodHandle CLOSEDIR = call("closedir", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     static final MethodHandle GETEUID = LINKER.downcallHandle(symbol("geteuid"), FunctionDescriptor.of(JAVA_INT));
 
     private static MemorySegment symbol(String name) {

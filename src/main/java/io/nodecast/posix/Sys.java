@@ -35,6 +35,8 @@ public final class Sys implements AutoCloseable {
     private final MemorySegment statx = arena.allocate(STATX_SIZE, 8);
     private final MemorySegment times = arena.allocate(32, 8);
     private final MemorySegment empty = arena.allocate(1);
+    private static final long DENTS_SIZE = 32 << 10;
+    private final MemorySegment dents = arena.allocate(DENTS_SIZE, 8);
 
     /** A file's type, permissions, owner, size, link count and modification time, never following a link. */
     public record Stat(int mode, int uid, long size, int nlink, long inode, long device, long mtimeSeconds) {
@@ -309,48 +311,33 @@ public final class Sys implements AutoCloseable {
         }
     }
 
-    /** The names in an open directory (not "." and ".."); {@code dirfd} stays open and usable. */
+    /** The names in an open directory (not "." and ".."); {@code dirfd} stays open and its position untouched. */
     public List<DirEntry> list(int dirfd) throws PosixException {
         int copy = openat(dirfd, new byte[] {'.'}, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-        MemorySegment dir;
-        try {
-            dir = (MemorySegment) FDOPENDIR.invokeExact(capture, copy);
-        } catch (Throwable t) {
-            closeQuietly(copy);
-            throw downcall(t);
-        }
-        if (dir.equals(MemorySegment.NULL)) {
-            PosixException e = failed("opendir", new byte[0]);
-            closeQuietly(copy);
-            throw e;
-        }
         List<DirEntry> out = new ArrayList<>();
         try {
             while (true) {
-                capture.set(ValueLayout.JAVA_INT, ERRNO_OFFSET, 0);
-                MemorySegment ent = (MemorySegment) READDIR.invokeExact(capture, dir);
-                if (ent.equals(MemorySegment.NULL)) {
-                    if (errno(capture) != 0) throw failed("readdir", new byte[0]);
-                    break;
+                long n;
+                try {
+                    n = (long) SYSCALL3.invokeExact(capture, SYS_GETDENTS64, (long) copy, dents, DENTS_SIZE);
+                } catch (Throwable t) {
+                    throw downcall(t);
                 }
-                MemorySegment e = ent.reinterpret(D_NAME + 256);
-                int type = e.get(ValueLayout.JAVA_BYTE, D_TYPE) & 0xFF;
-                long len = 0;
-                while (e.get(ValueLayout.JAVA_BYTE, D_NAME + len) != 0) len++;
-                byte[] name = e.asSlice(D_NAME, len).toArray(ValueLayout.JAVA_BYTE);
-                if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
-                out.add(new DirEntry(name, type));
+                if (n < 0) throw failed("getdents64", new byte[0]);
+                if (n == 0) break;
+                for (long at = 0; at < n; ) {
+                    int reclen = dents.get(ValueLayout.JAVA_SHORT, at + D_RECLEN) & 0xFFFF;
+                    int type = dents.get(ValueLayout.JAVA_BYTE, at + D_TYPE) & 0xFF;
+                    long len = 0;
+                    while (dents.get(ValueLayout.JAVA_BYTE, at + D_NAME + len) != 0) len++;
+                    byte[] name = dents.asSlice(at + D_NAME, len).toArray(ValueLayout.JAVA_BYTE);
+                    at += reclen;
+                    if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.')) continue;
+                    out.add(new DirEntry(name, type));
+                }
             }
-        } catch (PosixException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw downcall(t);
         } finally {
-            try {
-                int ignored = (int) CLOSEDIR.invokeExact(capture, dir);
-            } catch (Throwable t) {
-                // closedir frees the stream whatever it returns
-            }
+            closeQuietly(copy);
         }
         return out;
     }

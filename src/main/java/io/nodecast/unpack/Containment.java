@@ -69,7 +69,12 @@ final class Containment implements AutoCloseable {
     private static final byte[] META = Destination.META.getBytes(StandardCharsets.US_ASCII);
 
     /** A member's name split into components, already past the name rules. */
-    record EntryPath(byte[][] parts, String shown) {
+    record EntryPath(byte[][] parts, byte[] raw) {
+        /** The name for messages; made only when one is needed (most members never need it). */
+        String shown() {
+            return Names.show(raw);
+        }
+
         boolean isRoot() {
             return parts.length == 0;
         }
@@ -93,6 +98,9 @@ final class Containment implements AutoCloseable {
     private final Map<String, Integer> dirs = new LinkedHashMap<>(CACHED_DIRS * 2, 0.75f, true);
     private final Map<String, DirToFinish> toFinish = new LinkedHashMap<>();
     private final Map<String, Integer> restoreModes = new LinkedHashMap<>();
+    private byte[][] lastParts;
+    private int lastN = -1;
+    private int lastFd = -1;
 
     Containment(Destination dest, Sys sys) {
         this(dest, sys, ALL, true);
@@ -140,8 +148,8 @@ final class Containment implements AutoCloseable {
 
     /** The member's name past the name rules; an empty name ("./") is the destination itself. */
     EntryPath name(byte[] raw) {
-        String shown = Names.show(raw);
-        if (raw.length == 0) throw unsafe(shown, "has an empty name");
+        String shown = raw.length > 0 && (raw[0] == '/' || raw.length > PATH_MAX) ? Names.show(raw) : null;
+        if (raw.length == 0) throw unsafe("", "has an empty name");
         if (on(Rule.NO_ABSOLUTE) && raw[0] == '/') throw unsafe(shown, "has an absolute path");
         if (on(Rule.NAME_LENGTH) && raw.length > PATH_MAX) {
             throw unsafe(shown, "has a name of " + raw.length + " bytes, longer than the system allows (" + PATH_MAX + ")");
@@ -155,19 +163,21 @@ final class Containment implements AutoCloseable {
                 start = i + 1;
                 continue;
             }
-            if (len == 2 && raw[start] == '.' && raw[start + 1] == '.' && on(Rule.NO_DOT_DOT)) {
-                throw unsafe(shown, "climbs out with '..'");
+            if (len == 2 && raw[start] == '.' && raw[start + 1] == '.') {
+                if (on(Rule.NO_DOT_DOT)) throw unsafe(Names.show(raw), "climbs out with '..'");
+                // not a rule but how containment works: every *at call takes one plain name, never '..'
+                throw unsafe(Names.show(raw), "has '..' as a component, which no single-name call may take");
             }
             if (len > NAME_MAX && on(Rule.NAME_LENGTH)) {
-                throw unsafe(shown, "has a component of " + len + " bytes, longer than the system allows (" + NAME_MAX + ")");
+                throw unsafe(Names.show(raw), "has a component of " + len + " bytes, longer than the system allows (" + NAME_MAX + ")");
             }
             parts.add(Arrays.copyOfRange(raw, start, i));
             start = i + 1;
         }
         if (on(Rule.NO_BOOKKEEPING) && !parts.isEmpty() && Arrays.equals(parts.get(0), META)) {
-            throw unsafe(shown, "is under " + Destination.META + "/, where nodecast keeps its own records");
+            throw unsafe(Names.show(raw), "is under " + Destination.META + "/, where nodecast keeps its own records");
         }
-        return new EntryPath(parts.toArray(new byte[0][]), shown);
+        return new EntryPath(parts.toArray(new byte[0][]), raw);
     }
 
     /** Refuses what must never be created. */
@@ -237,7 +247,7 @@ final class Containment implements AutoCloseable {
             if (!e.is(Errno.EEXIST)) throw e;
             Sys.Stat st = sys.lstatat(parent, p.last());
             if (st == null || !st.isDirectory()) {
-                remove(parent, p.last(), st);
+                remove(parent, p, st);
                 sys.mkdirat(parent, p.last(), 0700);
             } else if (on(Rule.OWNED_DIRECTORIES) && st.uid() != dest.uid()) {
                 throw notYours(p.shown(), st.uid());
@@ -259,7 +269,7 @@ final class Containment implements AutoCloseable {
         } catch (PosixException e) {
             if (!e.is(Errno.EEXIST)) throw e;
         }
-        remove(parent, p.last(), sys.lstatat(parent, p.last()));
+        remove(parent, p, sys.lstatat(parent, p.last()));
         return sys.openat(parent, p.last(), flags, mode);
     }
 
@@ -271,7 +281,7 @@ final class Containment implements AutoCloseable {
             sys.symlinkat(target, parent, p.last());
         } catch (PosixException e) {
             if (!e.is(Errno.EEXIST)) throw e;
-            remove(parent, p.last(), sys.lstatat(parent, p.last()));
+            remove(parent, p, sys.lstatat(parent, p.last()));
             sys.symlinkat(target, parent, p.last());
         }
         sys.lutimensat(parent, p.last(), mtime, nanos);
@@ -280,26 +290,31 @@ final class Containment implements AutoCloseable {
     void hardlink(EntryPath p, EntryPath target) throws PosixException {
         if (p.isRoot()) throw unsafe(p.shown(), "replaces the destination itself with a link");
         if (target.isRoot()) throw unsafe(p.shown(), "is a hard link to the destination itself");
-        int targetParent = parentOf(target);
-        byte[] targetName = target.last();
-        if (on(Rule.HARDLINK_TARGETS)) {
-            Sys.Stat st = sys.lstatat(targetParent, targetName);
-            if (st == null || !st.isRegular()) {
-                throw unsafe(p.shown(), "is a hard link to '" + target.shown() + "', which is not a regular file "
-                        + "unpacked before it");
-            }
-        }
-        if (Arrays.deepEquals(p.parts(), target.parts())) return;   // a link to itself: it is already there
         int parent = parentOf(p);
-        targetParent = parentOf(target);   // the descriptor cache may have dropped it while opening p's parent
+        // the target's directory on a descriptor of its own: opening it must not evict p's parent from the cache
+        int targetParent = target.parts().length == 1 ? root : openDir(target.parts(), target.parts().length - 1);
+        if (targetParent < 0) {
+            throw unsafe(p.shown(), "is a hard link to '" + target.shown() + "', which is not a regular file unpacked before it");
+        }
         try {
-            sys.linkat(targetParent, targetName, parent, p.last(), 0);
-        } catch (PosixException e) {
-            if (!e.is(Errno.EEXIST)) throw e;
-            remove(parent, p.last(), sys.lstatat(parent, p.last()));
-            targetParent = parentOf(target);
-            parent = parentOf(p);
-            sys.linkat(targetParent, targetName, parent, p.last(), 0);
+            byte[] targetName = target.last();
+            if (on(Rule.HARDLINK_TARGETS)) {
+                Sys.Stat st = sys.lstatat(targetParent, targetName);
+                if (st == null || !st.isRegular()) {
+                    throw unsafe(p.shown(), "is a hard link to '" + target.shown() + "', which is not a regular file "
+                            + "unpacked before it");
+                }
+            }
+            if (Arrays.deepEquals(p.parts(), target.parts())) return;   // a link to itself: it is already there
+            try {
+                sys.linkat(targetParent, targetName, parent, p.last(), 0);
+            } catch (PosixException e) {
+                if (!e.is(Errno.EEXIST)) throw e;
+                remove(parent, p, sys.lstatat(parent, p.last()));
+                sys.linkat(targetParent, targetName, parent, p.last(), 0);
+            }
+        } finally {
+            if (targetParent != root) sys.closeQuietly(targetParent);
         }
     }
 
@@ -309,7 +324,7 @@ final class Containment implements AutoCloseable {
         List<DirToFinish> all = new ArrayList<>(toFinish.values());
         all.sort(Comparator.comparingInt((DirToFinish d) -> d.path().parts().length).reversed());
         for (DirToFinish d : all) {
-            int fd = openDirQuietly(d.path().parts(), d.path().parts().length);
+            int fd = openDir(d.path().parts(), d.path().parts().length);
             if (fd < 0) continue;   // replaced by a later member: its own rules applied
             try {
                 sys.fchmod(fd, d.mode());
@@ -320,7 +335,7 @@ final class Containment implements AutoCloseable {
         }
         for (Map.Entry<String, Integer> r : restoreModes.entrySet()) {
             byte[][] parts = split(r.getKey());
-            int fd = openDirQuietly(parts, parts.length);
+            int fd = openDir(parts, parts.length);
             if (fd < 0) continue;
             try {
                 sys.fchmod(fd, r.getValue());
@@ -342,14 +357,20 @@ final class Containment implements AutoCloseable {
 
     /** The open parent directory of p, created as needed; the descriptor belongs to the cache. */
     private int parentOf(EntryPath p) throws PosixException {
-        return dir(p.parts(), p.parts().length - 1, p.shown());
+        return dir(p.parts(), p.parts().length - 1, p);
     }
 
-    private int dir(byte[][] parts, int n, String entry) throws PosixException {
+    private int dir(byte[][] parts, int n, EntryPath entry) throws PosixException {
         if (n == 0) return root;
+        if (n == lastN && samePrefix(parts, lastParts, n)) return lastFd;   // most members share their neighbour's parent
         String key = key(parts, n);
         Integer cached = dirs.get(key);
-        if (cached != null) return cached;
+        if (cached != null) {
+            lastParts = parts;
+            lastN = n;
+            lastFd = cached;
+            return cached;
+        }
         int fd = -1;
         if (openat2) {
             try {
@@ -361,11 +382,19 @@ final class Containment implements AutoCloseable {
         }
         if (fd < 0) fd = walk(parts, n, entry);
         cache(key, fd);
+        lastParts = parts;
+        lastN = n;
+        lastFd = fd;
         return fd;
     }
 
+    private static boolean samePrefix(byte[][] a, byte[][] b, int n) {
+        for (int i = n - 1; i >= 0; i--) if (!Arrays.equals(a[i], b[i])) return false;
+        return true;
+    }
+
     /** One name at a time from the deepest cached ancestor, creating what is missing, replacing what is not a directory. */
-    private int walk(byte[][] parts, int n, String entry) throws PosixException {
+    private int walk(byte[][] parts, int n, EntryPath entry) throws PosixException {
         int i = n - 1;
         while (i > 0 && !dirs.containsKey(key(parts, i))) i--;
         int fd = i == 0 ? root : dirs.get(key(parts, i));
@@ -379,7 +408,7 @@ final class Containment implements AutoCloseable {
         return fd;
     }
 
-    private int openChild(int parent, byte[] name, byte[][] parts, int n, String entry) throws PosixException {
+    private int openChild(int parent, byte[] name, byte[][] parts, int n, EntryPath entry) throws PosixException {
         int flags = Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_CLOEXEC | (on(Rule.KERNEL_BENEATH) ? Sys.O_NOFOLLOW : 0);
         for (int attempt = 0; ; attempt++) {
             try {
@@ -394,9 +423,9 @@ final class Containment implements AutoCloseable {
                         if (!raced.is(Errno.EEXIST)) throw raced;
                     }
                 } else if (st.isSymlink()) {
-                    throw unsafe(entry, "would be written through the symbolic link '" + showKey(parts, n) + "'");
+                    throw unsafe(entry.shown(), "would be written through the symbolic link '" + showKey(parts, n) + "'");
                 } else if (!st.isDirectory()) {
-                    remove(parent, name, st);   // an earlier bundle had a file where this one has a directory
+                    remove(parent, parts, n, st);   // an earlier bundle had a file where this one has a directory
                     sys.mkdirat(parent, name, 0700);
                 } else if (e.is(Errno.EACCES) && st.uid() == dest.uid()) {
                     throw e;   // cannot open our own directory: its parent's mode; adopt() of the parent fixed that
@@ -408,7 +437,7 @@ final class Containment implements AutoCloseable {
     }
 
     /** A directory just opened: it must be the user's, and writable by them while bundles are unpacked into it. */
-    private int adopt(int fd, byte[][] parts, int n, String entry) throws PosixException {
+    private int adopt(int fd, byte[][] parts, int n, EntryPath entry) throws PosixException {
         try {
             Sys.Stat st = sys.fstat(fd);
             if (on(Rule.OWNED_DIRECTORIES) && st.uid() != dest.uid()) throw notYours(showKey(parts, n), st.uid());
@@ -424,7 +453,8 @@ final class Containment implements AutoCloseable {
         }
     }
 
-    private int openDirQuietly(byte[][] parts, int n) {
+    /** A new descriptor (not cached) for an existing directory, or -1; never creates, never follows a link. */
+    private int openDir(byte[][] parts, int n) {
         try {
             if (openat2) return sys.openat2(root, join(parts, n), Sys.O_RDONLY | Sys.O_DIRECTORY | Sys.O_CLOEXEC, 0, resolveFlags());
             int fd = root;
@@ -442,6 +472,7 @@ final class Containment implements AutoCloseable {
     private void cache(String key, int fd) {
         if (dirs.size() >= CACHED_DIRS) {
             var eldest = dirs.entrySet().iterator().next();
+            if (eldest.getValue() == lastFd) lastN = -1;
             sys.closeQuietly(eldest.getValue());
             dirs.remove(eldest.getKey());
         }
@@ -451,19 +482,36 @@ final class Containment implements AutoCloseable {
     private void closeDirs() {
         for (int fd : dirs.values()) sys.closeQuietly(fd);
         dirs.clear();
+        lastN = -1;
     }
 
     // ---- removing what an earlier member or bundle left
 
-    /** Removes a file, a link or a whole tree at name in parent; never follows a link. */
-    private void remove(int parent, byte[] name, Sys.Stat st) throws PosixException {
+    /**
+     * Removes what is at p (a file, a link or a whole tree) in its parent; never follows a link. Cached descriptors
+     * of directories under it are closed (they would name orphans); the parent's, and any in use, stay valid.
+     */
+    private void remove(int parent, EntryPath p, Sys.Stat st) throws PosixException {
+        remove(parent, p.parts(), p.parts().length, st);
+    }
+
+    private void remove(int parent, byte[][] parts, int n, Sys.Stat st) throws PosixException {
         if (st == null) return;
         if (!st.isDirectory()) {
-            sys.unlinkat(parent, name, 0);
+            sys.unlinkat(parent, parts[n - 1], 0);
             return;
         }
-        closeDirs();   // descriptors may point into the tree going away (they would only be orphans, never outside)
-        removeTree(parent, name);
+        String gone = key(parts, n);
+        var it = dirs.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            if (e.getKey().equals(gone) || e.getKey().startsWith(gone + "/")) {
+                if (e.getValue() == lastFd) lastN = -1;
+                sys.closeQuietly(e.getValue());
+                it.remove();
+            }
+        }
+        removeTree(parent, parts[n - 1]);
     }
 
     private record Frame(int parentFd, byte[] name, int fd, Deque<byte[]> subdirs) {}

@@ -21,6 +21,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -63,10 +64,17 @@ public final class Extractor {
 
     private final Destination dest;
     private final Options options;
+    private final Set<Containment.Rule> rules;
 
     public Extractor(Destination dest, Options options) {
+        this(dest, options, Containment.ALL);
+    }
+
+    /** With some rules off: only the tests that prove each rule matters do this. */
+    Extractor(Destination dest, Options options, Set<Containment.Rule> rules) {
         this.dest = dest;
         this.options = options;
+        this.rules = rules;
     }
 
     /**
@@ -81,12 +89,12 @@ public final class Extractor {
     private final class Run {
         final String label;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
-        final AtomicReference<String> failedAt = new AtomicReference<>();
+        final AtomicReference<Object> failedAt = new AtomicReference<>();
         final BlockPool pool = new BlockPool(BLOCKS, BLOCK_SIZE);
         final List<Writer> writers = new ArrayList<>();
         long files, dirs, links, bytes;
         int next;
-        String current = "";
+        byte[] current = new byte[0];
 
         Run(String label) {
             this.label = label;
@@ -96,21 +104,22 @@ public final class Extractor {
             return failure.get() != null;
         }
 
-        void fail(Throwable t, String at) {
+        /** @param at the member's name (a String or the raw bytes), shown only if this is the first failure */
+        void fail(Throwable t, Object at) {
             if (failure.compareAndSet(null, t)) failedAt.set(at);
         }
 
         UnpackSummary run(ChunkInput raw) {
             Prefetch prefetch = null;
             byte[] manifest = null;
-            try (Sys sys = new Sys(); Containment box = new Containment(dest, sys, Containment.ALL, options.useOpenat2())) {
+            try (Sys sys = new Sys(); Containment box = new Containment(dest, sys, rules, options.useOpenat2())) {
                 for (int i = 0; i < Math.max(1, options.writers()); i++) writers.add(new Writer(i));
                 prefetch = new Prefetch(raw);
                 try (TarReader tar = new TarReader(prefetch, TarReader.Limits.DEFAULT, label)) {
                     TarEntry e;
                     boolean first = true;
                     while (!stopped() && (e = tar.next()) != null) {
-                        current = tar.currentName();
+                        current = tar.currentRawName();
                         if (first && e.type() == TarEntry.Type.FILE && Arrays.equals(e.name(), MANIFEST.getBytes())) {
                             manifest = readManifest(tar, e);
                             first = false;
@@ -120,7 +129,7 @@ public final class Extractor {
                         member(box, tar, e);
                     }
                     if (!stopped()) tar.drain();   // the decompressor checks the rest of its frame (checksum, truncation)
-                    current = "";
+                    current = new byte[0];
                 }
                 endWriters();
                 if (!stopped()) box.finish();
@@ -171,13 +180,13 @@ public final class Extractor {
             next = (next + 1) % writers.size();
             Close close = new Close(chmod, e.mtime(), e.mtimeNano(), e.isSparse() ? e.realSize() : -1);
             if (e.size() == 0) {
-                w.put(new Work(fd, null, -1, close, p.shown()));
+                w.put(new Work(fd, null, -1, close, p));
                 return;
             }
             try {
                 data(tar, e, fd, w, close, p);
             } catch (Throwable t) {
-                w.put(new Work(fd, null, -1, close, p.shown()));   // the writer closes the file; the failure stands
+                w.put(new Work(fd, null, -1, close, p));   // the writer closes the file; the failure stands
                 throw t;
             }
         }
@@ -194,7 +203,7 @@ public final class Extractor {
                     throw new InterruptedIOException("unpacking stopped");
                 }
                 if (map.isEmpty()) {
-                    w.put(new Work(fd, s, -1, tar.dataLeft() == 0 ? close : null, p.shown()));
+                    w.put(new Work(fd, s, -1, tar.dataLeft() == 0 ? close : null, p));
                     continue;
                 }
                 // a sparse file: the stored bytes are the segments' data, one after another
@@ -209,7 +218,7 @@ public final class Extractor {
                     s.block().retain();
                     boolean last = tar.dataLeft() == 0 && done + n == s.length();
                     w.put(new Work(fd, new TarReader.Slice(s.block(), s.offset() + done, n), seg.offset() + inSegment,
-                            last ? close : null, p.shown()));
+                            last ? close : null, p));
                     inSegment += n;
                     done += n;
                 }
@@ -238,7 +247,8 @@ public final class Extractor {
             for (Writer w : writers) w.join();
         }
 
-        private NodecastException translate(Throwable t, String at) {
+        private NodecastException translate(Throwable t, Object name) {
+            String at = name instanceof byte[] b ? io.nodecast.posix.Names.show(b) : (String) name;
             String entry = at == null || at.isEmpty() ? "" : " (at '" + at + "')";
             String where = at == null || at.isEmpty() ? "" : "'" + at + "'";
             return switch (t) {
@@ -268,9 +278,13 @@ public final class Extractor {
         private record Close(int chmod, long mtime, int nanos, long truncate) {}
 
         /** A piece of a file's data (or none), at a file offset (or -1: where the last one ended), maybe its end. */
-        private record Work(int fd, TarReader.Slice slice, long offset, Close close, String name) {}
+        private record Work(int fd, TarReader.Slice slice, long offset, Close close, Containment.EntryPath path) {
+            String name() {
+                return path == null ? "" : path.shown();
+            }
+        }
 
-        private static final Work END = new Work(-1, null, -1, null, "");
+        private static final Work END = new Work(-1, null, -1, null, null);
 
         /** A thread writing file data; its queue keeps the order of each file's pieces. */
         private final class Writer implements Runnable {
@@ -330,7 +344,7 @@ public final class Extractor {
                         try {
                             write(sys, w);
                         } catch (Throwable t) {
-                            fail(t, w.name());   // write() gave the block back and closed a finished file
+                            fail(t, w.path() == null ? "" : w.path().raw());   // write() gave the block back and closed a finished file
                         }
                     }
                 } catch (Throwable t) {
