@@ -42,3 +42,13 @@ if [[ ! -f $aot || $image/lib/nodecast.jar -nt $aot || $image/runtime/bin/java -
     { cat "$train/log" >&2; exit 1; }
   mv "$aot.partial" "$aot"
 fi
+
+# For NODECAST_STAGE (docs/install.md): the runtime and lib/ in one archive, which a node unpacks once into its own
+# storage, and the id of this build that names the unpacked copy
+stage=$image/lib/stage.tar.gz
+if [[ ! -f $stage || $aot -nt $stage || $image/lib/nodecast.jar -nt $stage ]]; then
+  rm -f "$stage" "$image/lib/stage.id"
+  tar -czf "$stage.partial" -C "$image" runtime lib/nodecast.jar lib/nodecast.aot lib/libzstd-jni.so
+  mv "$stage.partial" "$stage"
+  sha256sum "$stage" | cut -c1-16 > "$image/lib/stage.id"
+fi

@@ -92,4 +92,37 @@ class DistributionIT {
         // the job script's exit trap purged the destination
         assertThat(Path.of(dest)).doesNotExist();
     }
+
+    /**
+     * NODECAST_STAGE: the runtime and lib/ unpacked once into node-local storage, after which a start asks the install
+     * for its launcher and the build's id only (strace counts the calls that name the install).
+     */
+    @Test
+    @Tag("strace")
+    void stagedOnTheNodeAStartAsksTheInstallForAlmostNothing() throws Exception {
+        Path unpacked = unpack();
+        Path node = Files.createDirectories(tmp.resolve("node local"));
+        Map<String, String> env = Map.of("NODECAST_STAGE", node.toString());
+        Launcher.Result first = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "--version"), env);
+        assertThat(first.exit()).as(first.err()).isZero();
+        String id = Files.readString(unpacked.resolve("lib/stage.id")).strip();
+        Path staged = node.resolve("nodecast-" + uid() + "/" + id);
+        assertThat(first.out()).contains("(" + staged.resolve("runtime") + ")");
+        assertThat(Files.getPosixFilePermissions(staged.getParent())).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+
+        Path empty = Files.write(tmp.resolve("empty.tar"), new byte[10240]);
+        Path trace = tmp.resolve("trace.txt");
+        Path dest = tmp.resolve("dest");
+        Launcher.Result r = Launcher.exec(List.of("strace", "-f", "-qq", "-e", "trace=%file", "-o", trace.toString(),
+                unpacked.resolve("bin/nodecast").toString(), "bcast", "--transport", "local", "-p", dest.toString(), empty.toString()), env);
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> onInstall = Files.readAllLines(trace).stream().filter(l -> l.contains(unpacked.toString())).toList();
+        // execve and bash's open and stat of the launcher, its [[ -L ]], and lib/stage.id
+        assertThat(onInstall).as(String.join("\n", onInstall)).hasSizeLessThanOrEqualTo(6);
+        assertThat(onInstall).anyMatch(l -> l.contains("lib/stage.id")).noneMatch(l -> l.contains("/runtime/"));
+    }
+
+    private static String uid() {
+        return Launcher.exec(List.of("id", "-u"), Map.of()).out().strip();
+    }
 }
