@@ -301,10 +301,11 @@ final class ClusterBench {
         Table t = new Table("nodecast started from", "hosts", "metadata ops per node", "file-system calls on the install, per process",
                 "step seconds");
         List<String[]> kinds = List.of(new String[] {"the distribution: its runtime (jlink), AOT cache, launcher", ""},
-                new String[] {"the same jar on a whole JDK 25 (NODECAST_JAVA_HOME)", "env NODECAST_JAVA_HOME=" + q(pfs.resolve("apps/jdk")) + " "});
+                new String[] {"the same jar on a whole JDK 25 (NODECAST_JAVA_HOME)", "env NODECAST_JAVA_HOME=" + q(pfs.resolve("apps/jdk")) + " "},
+                new String[] {"the distribution, staged on each node (NODECAST_STAGE=/dev/shm)", "env NODECAST_STAGE=/dev/shm/nodecast-bench-stage "});
         for (String[] kind : kinds) {
-            // a first run, uncounted: the JDK case makes its AOT cache beside the jar on first use
-            must(on("head", clean + openmpi(1, 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty)), "warm-up");
+            // a first run on every host, uncounted: the JDK case makes its AOT cache beside the jar, staging unpacks the runtime
+            must(on("head", clean + openmpi(COMPUTE.size(), 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty)), "warm-up");
             for (int count : quick ? List.of(1) : List.of(1, 3)) {
                 long before = ops(pfs);
                 double s = timed(openmpi(count, 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty), clean, 1);
@@ -318,7 +319,7 @@ final class ClusterBench {
                 t.row(kind[0], count, per, calls, f2(s));
             }
         }
-        on("head", clean);
+        on("head", clean + purgeAll("/dev/shm/nodecast-bench-stage"));
         must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
         FileTrees.delete(install);
         emit.accept(new Emitted("footprint", "nodecast's own footprint on the shared file system: a bcast step of an empty bundle, "
