@@ -55,6 +55,11 @@ public final class Bench implements Callable<Integer> {
         if (which.isEmpty() || which.contains("all")) {
             which = new ArrayList<>(LOCAL);
             if (isRoot()) which.addAll(CLUSTER);
+            // footprint installs the distribution, which 'mvn package' makes after the tests (bench/run makes it first)
+            if (!ClusterBench.distributionBuilt()) {
+                which.remove("footprint");
+                System.err.println("bench: footprint left out: no target/nodecast-VERSION.tar.gz yet (mvn package)");
+            }
         }
         System.out.printf("# nodecast benchmarks (%s), %d cores, %s%n%n", quick ? "quick" : "full",
                 Runtime.getRuntime().availableProcessors(), java.time.LocalDate.now());

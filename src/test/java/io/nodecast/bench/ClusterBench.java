@@ -271,11 +271,8 @@ final class ClusterBench {
      * system and empty, so every operation counted is nodecast's own.
      */
     void footprint(int rate) throws IOException {
-        Path tarball;
-        try (var s = Files.list(Launcher.home().resolve("target"))) {
-            tarball = s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst()
-                    .orElseThrow(() -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"));
-        }
+        Path tarball = distribution().orElseThrow(
+                () -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"));
         Path backing = SHARED.resolve("bench/pfs-backing");
         Path pfs = SHARED.resolve("pfs");
         Files.createDirectories(pfs);
@@ -328,6 +325,19 @@ final class ClusterBench {
                         + "Open MPI). It serves every lookup (kernel caches off), so a call on a path costs one operation per component "
                         + "below the mount point: more than on a parallel file system whose clients cache directory entries. File-system "
                         + "calls: strace's count of the calls that name a path on the install, for one process on n1."));
+    }
+
+    /** The distribution 'mvn package' made, if it did. */
+    private static java.util.Optional<Path> distribution() throws IOException {
+        Path target = Launcher.home().resolve("target");
+        if (!Files.isDirectory(target)) return java.util.Optional.empty();
+        try (var s = Files.list(target)) {
+            return s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst();
+        }
+    }
+
+    static boolean distributionBuilt() throws IOException {
+        return distribution().isPresent();
     }
 
     /** Data operations are counted by slowfs but not charged: what loads a metadata server is the rest. */
