@@ -418,7 +418,7 @@ final class Containment implements AutoCloseable {
                 Sys.Stat st = sys.lstatat(parent, name);
                 if (st == null) {
                     try {
-                        sys.mkdirat(parent, name, 0700);
+                        sys.mkdirat(parent, name, 0777);   // a directory no member names: the umask decides, as in tar
                     } catch (PosixException raced) {
                         if (!raced.is(Errno.EEXIST)) throw raced;
                     }
@@ -426,7 +426,7 @@ final class Containment implements AutoCloseable {
                     throw unsafe(entry.shown(), "would be written through the symbolic link '" + showKey(parts, n) + "'");
                 } else if (!st.isDirectory()) {
                     remove(parent, parts, n, st);   // an earlier bundle had a file where this one has a directory
-                    sys.mkdirat(parent, name, 0700);
+                    sys.mkdirat(parent, name, 0777);
                 } else if (e.is(Errno.EACCES) && st.uid() == dest.uid()) {
                     throw e;   // cannot open our own directory: its parent's mode; adopt() of the parent fixed that
                 } else {
