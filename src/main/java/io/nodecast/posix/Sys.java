@@ -39,7 +39,7 @@ public final class Sys implements AutoCloseable {
     private final MemorySegment dents = arena.allocate(DENTS_SIZE, 8);
 
     /** A file's type, permissions, owner, size, link count and modification time, never following a link. */
-    public record Stat(int mode, int uid, long size, int nlink, long inode, long device, long mtimeSeconds) {
+    public record Stat(int mode, int uid, long size, int nlink, long inode, long device, long mtimeSeconds, int mtimeNanos) {
         public boolean isDirectory() {
             return (mode & 0170000) == 0040000;
         }
@@ -170,7 +170,8 @@ public final class Sys implements AutoCloseable {
         long dev = ((long) statx.get(ValueLayout.JAVA_INT, STX_DEV_MAJOR) << 32) | (statx.get(ValueLayout.JAVA_INT, STX_DEV_MINOR) & 0xFFFFFFFFL);
         return new Stat(statx.get(ValueLayout.JAVA_SHORT, STX_MODE) & 0xFFFF, statx.get(ValueLayout.JAVA_INT, STX_UID),
                 statx.get(ValueLayout.JAVA_LONG, STX_SIZE), statx.get(ValueLayout.JAVA_INT, STX_NLINK),
-                statx.get(ValueLayout.JAVA_LONG, STX_INO), dev, statx.get(ValueLayout.JAVA_LONG, STX_MTIME));
+                statx.get(ValueLayout.JAVA_LONG, STX_INO), dev, statx.get(ValueLayout.JAVA_LONG, STX_MTIME),
+                statx.get(ValueLayout.JAVA_INT, STX_MTIME + 8));
     }
 
     public void fchmod(int fd, int mode) throws PosixException {
