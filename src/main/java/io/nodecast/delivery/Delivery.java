@@ -180,6 +180,9 @@ public final class Delivery {
             } catch (IOException e) {
                 failure = failure(new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in "
                         + dest.root() + ": " + e.getMessage()));
+            } catch (RuntimeException | Error e) {
+                // out of memory for the buffers, a thread that cannot start: this bundle fails here, the stream goes on
+                failure = failure(new NodecastException(ExitCode.FAILURE, h.label() + ": cannot start unpacking: " + e, e));
             }
         }
         MessageDigest received = sha256();

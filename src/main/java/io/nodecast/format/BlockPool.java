@@ -4,6 +4,7 @@ import java.io.InterruptedIOException;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -13,13 +14,18 @@ import java.util.function.BooleanSupplier;
 public final class BlockPool {
     private final BlockingQueue<Block> free;
     private final int blockSize;
+    private final int count;
+    private final AtomicInteger made = new AtomicInteger();
 
-    /** @param blockSize a multiple of 512, so tar headers never straddle two blocks of a well-formed archive */
+    /**
+     * @param count     the most blocks ever made; they are made when first needed, so a small bundle costs one
+     * @param blockSize a multiple of 512, so tar headers never straddle two blocks of a well-formed archive
+     */
     public BlockPool(int count, int blockSize) {
         if (blockSize % 512 != 0) throw new IllegalArgumentException("block size must be a multiple of 512");
         this.blockSize = blockSize;
+        this.count = count;
         this.free = new ArrayBlockingQueue<>(count);
-        for (int i = 0; i < count; i++) free.add(new Block(this, blockSize));
     }
 
     public int blockSize() {
@@ -32,8 +38,9 @@ public final class BlockPool {
      */
     public Block take(BooleanSupplier stop) throws InterruptedIOException {
         try {
-            Block b;
-            while ((b = free.poll(50, TimeUnit.MILLISECONDS)) == null) {
+            Block b = free.poll();
+            if (b == null && made.getAndIncrement() < count) b = new Block(this, blockSize);
+            while (b == null && (b = free.poll(50, TimeUnit.MILLISECONDS)) == null) {
                 if (stop.getAsBoolean()) throw new InterruptedIOException("unpacking stopped");
             }
             b.length = 0;

@@ -79,16 +79,10 @@ public final class TarReader implements AutoCloseable {
         byte[] longName = null;
         byte[] longLink = null;
         Pax pax = null;
-        boolean meta = false;
         while (true) {
             long at = offset;
-            if (!readHeader()) {
-                if (meta) throw bad("the archive ends after the extended header of a member", at);
-                ended = true;
-                return null;
-            }
-            if (allZero(header)) {
-                if (meta) throw bad("an extended header is followed by the end-of-archive marker", at);
+            if (!readHeader() || allZero(header)) {
+                // an extended header with no member after it describes nothing; GNU tar ignores it too
                 ended = true;
                 return null;
             }
@@ -99,17 +93,15 @@ public final class TarReader implements AutoCloseable {
             switch (type) {
                 case 'L' -> {
                     longName = cString(readMeta(size, limits.maxName(), "GNU long name", at));
-                    meta = true;
                     continue;
                 }
                 case 'K' -> {
                     longLink = cString(readMeta(size, limits.maxName(), "GNU long link name", at));
-                    meta = true;
                     continue;
                 }
                 case 'x', 'X' -> {
-                    pax = Pax.parse(readMeta(size, limits.maxPaxHeader(), "pax header", at), pax, this, at);
-                    meta = true;
+                    // several in a row: the last one is the member's, as GNU tar and Go's archive/tar read them
+                    pax = Pax.parse(readMeta(size, limits.maxPaxHeader(), "pax header", at), null, this, at);
                     continue;
                 }
                 case 'g' -> {
@@ -147,9 +139,11 @@ public final class TarReader implements AutoCloseable {
         long mtime = number(136, 12, "mtime", at);
         int mtimeNano = 0;
         if (rec.containsKey("mtime")) {
-            long[] t = Pax.time(rec.get("mtime"), this, at);
-            mtime = t[0];
-            mtimeNano = (int) t[1];
+            long[] t = Pax.time(rec.get("mtime"));
+            if (t != null) {   // a malformed time: GNU tar warns and keeps the header's; so do we
+                mtime = t[0];
+                mtimeNano = (int) t[1];
+            }
         }
         if (rec.containsKey("size")) size = Pax.number(rec.get("size"), "size", this, at);
         number(108, 8, "uid", at);   // checked for corruption only: files belong to whoever unpacks them
@@ -319,6 +313,11 @@ public final class TarReader implements AutoCloseable {
     }
 
     private long number(int off, int len, String field, long at) throws BadArchiveException {
+        return numeric(header, off, len, field, at);
+    }
+
+    /** A numeric field: octal text, or GNU's base-256 (high bit of the first byte set) for what octal cannot hold. */
+    private long numeric(byte[] header, int off, int len, String field, long at) throws BadArchiveException {
         if ((header[off] & 0x80) != 0) {
             // GNU base-256: big-endian two's complement in the rest of the field
             boolean negative = (header[off] & 0x40) != 0;
@@ -375,14 +374,8 @@ public final class TarReader implements AutoCloseable {
         for (int i = 0; i < count; i++) {
             int o = off + i * 24;
             if (h[o] == 0) return;
-            long start;
-            long len;
-            try {
-                start = octal(h, o, 12);
-                len = octal(h, o + 12, 12);
-            } catch (NumberFormatException e) {
-                throw bad("a sparse map entry is not a number", at);
-            }
+            long start = numeric(h, o, 12, "sparse offset", at);
+            long len = numeric(h, o + 12, 12, "sparse length", at);
             if (out.size() >= limits.maxSparseSegments()) throw bad("the sparse map has more than " + limits.maxSparseSegments() + " segments", at);
             out.add(new TarEntry.Segment(start, len));
         }
@@ -568,11 +561,12 @@ public final class TarReader implements AutoCloseable {
         }
 
         /** A pax time: seconds with an optional fraction, possibly negative. */
-        static long[] time(byte[] v, TarReader r, long at) throws BadArchiveException {
-            String s = new String(v, StandardCharsets.US_ASCII);
-            if (!s.matches("-?[0-9]{1,19}(\\.[0-9]*)?")) {
-                return new long[] {0, 0};   // GNU tar warns and keeps the header's time; the member is still good
-            }
+        static long[] time(byte[] v) {
+            // the longest leading number, as GNU tar's strtol-like reading takes it ("999xxx" is 999)
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^-?[0-9]{1,18}(\\.[0-9]*)?")
+                    .matcher(new String(v, StandardCharsets.US_ASCII));
+            if (!m.find()) return null;
+            String s = m.group();
             int dot = s.indexOf('.');
             long sec = Long.parseLong(dot < 0 ? s : s.substring(0, dot));
             String frac = dot < 0 ? "" : (s.substring(dot + 1) + "000000000").substring(0, 9);

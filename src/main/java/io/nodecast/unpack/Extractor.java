@@ -356,27 +356,28 @@ public final class Extractor {
                 }
             }
 
+            /** Writes a piece; the last piece of a file also ends it. The file is closed whatever fails. */
             private void write(Sys sys, Work w) throws PosixException {
-                try {
-                    if (w.slice() != null) {
-                        MemorySegment data = w.slice().segment();
-                        if (w.offset() < 0) sys.writeFully(w.fd(), data, w.slice().length());
-                        else sys.pwriteFully(w.fd(), data, w.slice().length(), w.offset());
-                    }
-                } finally {
-                    release(w);
-                }
                 Close c = w.close();
-                if (c == null) return;
                 boolean closed = false;
                 try {
+                    try {
+                        if (w.slice() != null) {
+                            MemorySegment data = w.slice().segment();
+                            if (w.offset() < 0) sys.writeFully(w.fd(), data, w.slice().length());
+                            else sys.pwriteFully(w.fd(), data, w.slice().length(), w.offset());
+                        }
+                    } finally {
+                        release(w);
+                    }
+                    if (c == null) return;
                     if (c.truncate() >= 0) sys.ftruncate(w.fd(), c.truncate());
                     if (c.chmod() >= 0) sys.fchmod(w.fd(), c.chmod());
                     sys.futimens(w.fd(), c.mtime(), c.nanos());
                     closed = true;
                     sys.close(w.fd());
                 } finally {
-                    if (!closed) sys.closeQuietly(w.fd());
+                    if (c != null && !closed) sys.closeQuietly(w.fd());
                 }
             }
 

@@ -34,10 +34,33 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--runs", description = "Timed runs per point (default 3, quick 1).") Integer runs;
     @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
     int rate = 1000;
-    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode, and on the test bed (root): cluster-delivery "
-            + "cluster-fixed startup footprint (default: all that can run here)") List<String> which = new ArrayList<>();
+    @Option(names = "--baseline-jar", description = "profile: also profile this older nodecast.jar, side by side.")
+    Path baselineJar;
+    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode, and on the test bed (root): "
+            + "cluster-delivery cluster-fixed startup footprint (default: all that can run here)") List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode");
+
+    /** Where a benchmark's table and plot go. */
+    interface Emitter {
+        void emit(String name, String title, Table t, String note) throws IOException;
+
+        Path out();
+    }
+
+    private Emitter emitter() {
+        return new Emitter() {
+            @Override
+            public void emit(String name, String title, Table t, String note) throws IOException {
+                Bench.this.emit(name, title, t, note);
+            }
+
+            @Override
+            public Path out() {
+                return out;
+            }
+        };
+    }
     static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup", "footprint");
 
     private final Path home = Launcher.home();
@@ -67,6 +90,14 @@ public final class Bench implements Callable<Integer> {
             switch (w) {
                 case "figure1" -> figure1();
                 case "delivery" -> delivery();
+                case "unpack" -> new UnpackBench(emitter(), quick ? 1 : Math.max(5, runs())).run(
+                        bundle(".tar.zst", "compile"), bundle(".tar.gz", "compile"), Path.of("/dev/shm/nodecast-bench-unpack"));
+                case "profile" -> {
+                    Map<String, Path> jars = new LinkedHashMap<>();
+                    if (baselineJar != null) jars.put("baseline (" + baselineJar.getFileName() + ")", baselineJar);
+                    jars.put("this build", home.resolve("target/nodecast.jar"));
+                    new UnpackBench(emitter(), 1).profile(bundle(".tar.zst", "compile"), Path.of("/dev/shm/nodecast-bench-profile"), jars);
+                }
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
                 case "cluster-delivery", "cluster-fixed", "startup", "footprint" -> { }
