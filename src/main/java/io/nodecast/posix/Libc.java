@@ -9,16 +9,17 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.util.Locale;
 
-import static java.lang.foreign.ValueLayout.ADDRESS;
-import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
- * The low layer: libc's file calls as downcall handles, each capturing errno, and the constants they take.
- * Nothing here interprets a result; {@link Sys} turns -1 into a {@link PosixException}.
+ * The low layer: every file call is a Linux system call made through libc's {@code syscall(2)}, with one downcall
+ * handle of one shape (a number and six longs, errno captured). Nothing here interprets a result; {@link Sys}
+ * turns -1 into a {@link PosixException}.
  *
- * <p>Only calls glibc has had since 2.28 (RHEL 8) are used; openat2, which glibc does not wrap, goes through
- * {@code syscall(2)}. Flag values differ between architectures for O_DIRECTORY and O_NOFOLLOW only.
+ * <p>Why one shape: the JVM generates and loads a class for every distinct native call shape it links, tens of
+ * milliseconds each when a JVM starts cold, which every node of a job does. A dozen libc wrappers of a dozen shapes
+ * cost more than the unpacking of a small bundle; one {@code syscall} handle costs one. Pointers travel as their
+ * addresses. The numbers are the kernel's, per architecture, checked against the kernel headers by a test.
  */
 final class Libc {
     private Libc() {}
@@ -26,14 +27,28 @@ final class Libc {
     static final Linker LINKER = Linker.nativeLinker();
     static final StructLayout CAPTURE = Linker.Option.captureStateLayout();
     static final long ERRNO_OFFSET = CAPTURE.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
-    private static final Linker.Option ERRNO = Linker.Option.captureCallState("errno");
 
-    private static final boolean X86 = switch (System.getProperty("os.arch").toLowerCase(Locale.ROOT)) {
-        case "amd64", "x86_64" -> true;
-        case "aarch64", "ppc64le", "riscv64" -> false;
-        default -> throw new IllegalStateException("nodecast knows the open(2) flags of x86_64, aarch64, ppc64le "
-                + "and riscv64 Linux, not of " + System.getProperty("os.arch"));
-    };
+    /** The system call numbers of one architecture. */
+    record Numbers(long read, long write, long close, long pwrite64, long flock, long ftruncate, long fchmod,
+                   long getdents64, long openat, long mkdirat, long unlinkat, long renameat2, long linkat, long symlinkat,
+                   long utimensat, long statx, long openat2, long geteuid) {
+        /** x86_64 (arch/x86/entry/syscalls/syscall_64.tbl). */
+        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107);
+        /** aarch64 and riscv64: the generic table (include/uapi/asm-generic/unistd.h). */
+        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175);
+
+        static Numbers of(String arch) {
+            return switch (arch.toLowerCase(Locale.ROOT)) {
+                case "amd64", "x86_64" -> X86_64;
+                case "aarch64", "riscv64" -> GENERIC;
+                default -> throw new IllegalStateException("nodecast knows the system calls of x86_64, aarch64 and riscv64 "
+                        + "Linux, not of " + arch);
+            };
+        }
+    }
+
+    static final Numbers NR = Numbers.of(System.getProperty("os.arch"));
+    private static final boolean X86 = NR == Numbers.X86_64;
 
     static final int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
             O_CLOEXEC = 02000000, O_PATH = 010000000;
@@ -42,12 +57,6 @@ final class Libc {
     static final int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000;
     static final long RESOLVE_NO_XDEV = 0x01, RESOLVE_NO_MAGICLINKS = 0x02, RESOLVE_NO_SYMLINKS = 0x04,
             RESOLVE_BENEATH = 0x08;
-    static final long SYS_OPENAT2 = 437;  // the same number on every architecture (added after the unification)
-    static final long SYS_GETDENTS64 = switch (System.getProperty("os.arch").toLowerCase(Locale.ROOT)) {
-        case "amd64", "x86_64" -> 217;
-        case "ppc64le" -> 202;
-        default -> 61;   // aarch64, riscv64: the generic table
-    };
     static final long UTIME_OMIT = (1L << 30) - 2;
     static final int LOCK_EX = 2, LOCK_NB = 4;
     static final int STATX_BASIC = 0x7ff;
@@ -60,69 +69,11 @@ final class Libc {
     /** struct linux_dirent64, as getdents64(2) fills a buffer with them. */
     static final long D_RECLEN = 16, D_TYPE = 18, D_NAME = 19;
 
-    static final MethodHandle OPENAT = variadic("openat", 3, FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
-    static final MethodHandle SYSCALL4 = variadic("syscall", 1,
-            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, ADDRESS, JAVA_LONG));
-    static final MethodHandle MKDIRAT = call("mkdirat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    static final MethodHandle SYMLINKAT = call("symlinkat", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-    static final MethodHandle STATX = call("statx", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, ADDRESS));
-    static final MethodHandle FCHMOD = call("fchmod", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    static final MethodHandle FUTIMENS = call("futimens", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
-    static final MethodHandle UTIMENSAT = call("utimensat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS, JAVA_INT));
-    static final MethodHandle WRITE = call("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    static final MethodHandle CLOSE = call("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
-
-
-    // Calls most unpackings never make are linked on first use: each downcall handle costs the JVM a generated
-    // class at start-up, which every rank of every node pays.
-    static final class Syscall3 {
-        static final MethodHandle H = variadic("syscall", 1,
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG));
-    }
-
-    static final class Linkat {
-        static final MethodHandle H = call("linkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS, JAVA_INT));
-    }
-
-    static final class Unlinkat {
-        static final MethodHandle H = call("unlinkat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT));
-    }
-
-    static final class Renameat {
-        static final MethodHandle H = call("renameat", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, ADDRESS));
-    }
-
-    static final class Pwrite {
-        static final MethodHandle H = call("pwrite", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
-    }
-
-    static final class Read {
-        static final MethodHandle H = call("read", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
-    }
-
-    static final class Ftruncate {
-        static final MethodHandle H = call("ftruncate", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_LONG));
-    }
-
-    static final class Flock {
-        static final MethodHandle H = call("flock", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT));
-    }
-
-    static final class Geteuid {
-        static final MethodHandle H = LINKER.downcallHandle(symbol("geteuid"), FunctionDescriptor.of(JAVA_INT));
-    }
-
-    private static MemorySegment symbol(String name) {
-        return LINKER.defaultLookup().find(name).orElseThrow(() -> new IllegalStateException("libc has no " + name));
-    }
-
-    private static MethodHandle call(String name, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(symbol(name), fd, ERRNO);
-    }
-
-    private static MethodHandle variadic(String name, int firstVariadic, FunctionDescriptor fd) {
-        return LINKER.downcallHandle(symbol(name), fd, ERRNO, Linker.Option.firstVariadicArg(firstVariadic));
-    }
+    /** {@code long syscall(long number, ...)} with six arguments; unused ones are passed as 0. */
+    static final MethodHandle SYSCALL = LINKER.downcallHandle(
+            LINKER.defaultLookup().find("syscall").orElseThrow(() -> new IllegalStateException("libc has no syscall")),
+            FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG),
+            Linker.Option.captureCallState("errno"), Linker.Option.firstVariadicArg(1));
 
     static int errno(MemorySegment capture) {
         return capture.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);

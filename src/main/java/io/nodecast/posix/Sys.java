@@ -36,7 +36,7 @@ public final class Sys implements AutoCloseable {
     private final MemorySegment times = arena.allocate(32, 8);
     private final MemorySegment empty = arena.allocate(1);
     private static final long DENTS_SIZE = 32 << 10;
-    private final MemorySegment dents = arena.allocate(DENTS_SIZE, 8);
+    private MemorySegment dents;   // made by the first list(): few threads ever list a directory
 
     /** A file's type, permissions, owner, size, link count and modification time, never following a link. */
     public record Stat(int mode, int uid, long size, int nlink, long inode, long device, long mtimeSeconds, int mtimeNanos) {
@@ -60,6 +60,24 @@ public final class Sys implements AutoCloseable {
     /** One name in a directory, with the type readdir reports (DT_UNKNOWN on some file systems). */
     public record DirEntry(byte[] name, int type) {}
 
+    /** One system call; -1 with errno in the capture segment on failure (libc's syscall(2) convention). */
+    private long sc(long nr, long a, long b, long c, long d, long e, long f) {
+        try {
+            return (long) SYSCALL.invokeExact(capture, nr, a, b, c, d, e, f);
+        } catch (Throwable t) {
+            throw downcall(t);
+        }
+    }
+
+    /** Retries a call interrupted by a signal (the JVM uses signals; a slow file system can be interrupted). */
+    private long call(long nr, long a, long b, long c, long d, long e, long f) {
+        long r;
+        do {
+            r = sc(nr, a, b, c, d, e, f);
+        } while (r < 0 && errno(capture) == Errno.EINTR);
+        return r;
+    }
+
     /**
      * openat2(2) with a resolve mask: the kernel refuses to leave {@code dirfd} ({@code RESOLVE_BENEATH}) or to
      * follow a link ({@code RESOLVE_NO_SYMLINKS}) at any step of {@code path}.
@@ -69,86 +87,44 @@ public final class Sys implements AutoCloseable {
         how.set(ValueLayout.JAVA_LONG, 0, flags & 0xFFFFFFFFL);
         how.set(ValueLayout.JAVA_LONG, 8, mode);
         how.set(ValueLayout.JAVA_LONG, 16, resolve);
-        long fd;
-        try {
-            fd = (long) SYSCALL4.invokeExact(capture, SYS_OPENAT2, (long) dirfd, cstr(path1, path), how, OPEN_HOW_SIZE);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
+        long fd = call(NR.openat2(), dirfd, cstr(path1, path), how.address(), OPEN_HOW_SIZE, 0, 0);
         if (fd < 0) throw failed("openat2", path);
         return (int) fd;
     }
 
     public int openat(int dirfd, byte[] path, int flags, int mode) throws PosixException {
-        int fd;
-        try {
-            fd = (int) OPENAT.invokeExact(capture, dirfd, cstr(path1, path), flags, mode);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
+        long fd = call(NR.openat(), dirfd, cstr(path1, path), flags, mode, 0, 0);
         if (fd < 0) throw failed("open", path);
-        return fd;
+        return (int) fd;
     }
 
     public void mkdirat(int dirfd, byte[] name, int mode) throws PosixException {
-        int rc;
-        try {
-            rc = (int) MKDIRAT.invokeExact(capture, dirfd, cstr(path1, name), mode);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) throw failed("mkdir", name);
+        if (call(NR.mkdirat(), dirfd, cstr(path1, name), mode, 0, 0, 0) != 0) throw failed("mkdir", name);
     }
 
     public void symlinkat(byte[] target, int dirfd, byte[] name) throws PosixException {
-        int rc;
-        try {
-            rc = (int) SYMLINKAT.invokeExact(capture, cstr(path2, target), dirfd, cstr(path1, name));
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) throw failed("symlink", name);
+        if (call(NR.symlinkat(), cstr(path2, target), dirfd, cstr(path1, name), 0, 0, 0) != 0) throw failed("symlink", name);
     }
 
     public void linkat(int olddir, byte[] oldname, int newdir, byte[] newname, int flags) throws PosixException {
-        int rc;
-        try {
-            rc = (int) Libc.Linkat.H.invokeExact(capture, olddir, cstr(path2, oldname), newdir, cstr(path1, newname), flags);
-        } catch (Throwable t) {
-            throw downcall(t);
+        if (call(NR.linkat(), olddir, cstr(path2, oldname), newdir, cstr(path1, newname), flags, 0) != 0) {
+            throw failed("link", newname);
         }
-        if (rc != 0) throw failed("link", newname);
     }
 
     public void unlinkat(int dirfd, byte[] name, int flags) throws PosixException {
-        int rc;
-        try {
-            rc = (int) Libc.Unlinkat.H.invokeExact(capture, dirfd, cstr(path1, name), flags);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) throw failed("unlink", name);
+        if (call(NR.unlinkat(), dirfd, cstr(path1, name), flags, 0, 0, 0) != 0) throw failed("unlink", name);
     }
 
     public void renameat(int olddir, byte[] oldname, int newdir, byte[] newname) throws PosixException {
-        int rc;
-        try {
-            rc = (int) Libc.Renameat.H.invokeExact(capture, olddir, cstr(path2, oldname), newdir, cstr(path1, newname));
-        } catch (Throwable t) {
-            throw downcall(t);
+        if (call(NR.renameat2(), olddir, cstr(path2, oldname), newdir, cstr(path1, newname), 0, 0) != 0) {
+            throw failed("rename", newname);
         }
-        if (rc != 0) throw failed("rename", newname);
     }
 
     /** lstat of a name relative to {@code dirfd}; null when it does not exist. */
     public Stat lstatat(int dirfd, byte[] name) throws PosixException {
-        int rc;
-        try {
-            rc = (int) STATX.invokeExact(capture, dirfd, cstr(path1, name), AT_SYMLINK_NOFOLLOW, STATX_BASIC, statx);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) {
+        if (call(NR.statx(), dirfd, cstr(path1, name), AT_SYMLINK_NOFOLLOW, STATX_BASIC, statx.address(), 0) != 0) {
             if (errno(capture) == Errno.ENOENT) return null;
             throw failed("stat", name);
         }
@@ -156,13 +132,9 @@ public final class Sys implements AutoCloseable {
     }
 
     public Stat fstat(int fd) throws PosixException {
-        int rc;
-        try {
-            rc = (int) STATX.invokeExact(capture, fd, empty, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC, statx);
-        } catch (Throwable t) {
-            throw downcall(t);
+        if (call(NR.statx(), fd, empty.address(), AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_BASIC, statx.address(), 0) != 0) {
+            throw failed("fstat", new byte[0]);
         }
-        if (rc != 0) throw failed("fstat", new byte[0]);
         return stat();
     }
 
@@ -175,37 +147,22 @@ public final class Sys implements AutoCloseable {
     }
 
     public void fchmod(int fd, int mode) throws PosixException {
-        int rc;
-        try {
-            rc = (int) FCHMOD.invokeExact(capture, fd, mode);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) throw failed("chmod", new byte[0]);
+        if (call(NR.fchmod(), fd, mode, 0, 0, 0, 0) != 0) throw failed("chmod", new byte[0]);
     }
 
     /** Sets the modification time of an open file; the access time is left alone. */
     public void futimens(int fd, long seconds, int nanos) throws PosixException {
         setTimes(seconds, nanos);
-        int rc;
-        try {
-            rc = (int) FUTIMENS.invokeExact(capture, fd, times);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) throw failed("utimens", new byte[0]);
+        // utimensat with a NULL path acts on the descriptor itself: what glibc's futimens does
+        if (call(NR.utimensat(), fd, 0, times.address(), 0, 0, 0) != 0) throw failed("utimens", new byte[0]);
     }
 
     /** The modification time of a name in {@code dirfd}, of the link itself when it is one. */
     public void lutimensat(int dirfd, byte[] name, long seconds, int nanos) throws PosixException {
         setTimes(seconds, nanos);
-        int rc;
-        try {
-            rc = (int) UTIMENSAT.invokeExact(capture, dirfd, cstr(path1, name), times, AT_SYMLINK_NOFOLLOW);
-        } catch (Throwable t) {
-            throw downcall(t);
+        if (call(NR.utimensat(), dirfd, cstr(path1, name), times.address(), AT_SYMLINK_NOFOLLOW, 0, 0) != 0) {
+            throw failed("utimens", name);
         }
-        if (rc != 0) throw failed("utimens", name);
     }
 
     private void setTimes(long seconds, int nanos) {
@@ -217,113 +174,64 @@ public final class Sys implements AutoCloseable {
 
     /** Writes all of {@code length} bytes at {@code data}, retrying short writes. */
     public void writeFully(int fd, MemorySegment data, long length) throws PosixException {
+        long at = data.address();
         long done = 0;
         while (done < length) {
-            long n;
-            try {
-                n = (long) WRITE.invokeExact(capture, fd, data.asSlice(done), length - done);
-            } catch (Throwable t) {
-                throw downcall(t);
-            }
-            if (n < 0) {
-                if (errno(capture) == Errno.EINTR) continue;
-                throw failed("write", new byte[0]);
-            }
+            long n = call(NR.write(), fd, at + done, length - done, 0, 0, 0);
+            if (n < 0) throw failed("write", new byte[0]);
             done += n;
         }
     }
 
     /** Writes all of {@code length} bytes at file offset {@code offset} (sparse files). */
     public void pwriteFully(int fd, MemorySegment data, long length, long offset) throws PosixException {
+        long at = data.address();
         long done = 0;
         while (done < length) {
-            long n;
-            try {
-                n = (long) Libc.Pwrite.H.invokeExact(capture, fd, data.asSlice(done), length - done, offset + done);
-            } catch (Throwable t) {
-                throw downcall(t);
-            }
-            if (n < 0) {
-                if (errno(capture) == Errno.EINTR) continue;
-                throw failed("write", new byte[0]);
-            }
+            long n = call(NR.pwrite64(), fd, at + done, length - done, offset + done, 0, 0);
+            if (n < 0) throw failed("write", new byte[0]);
             done += n;
         }
     }
 
-    /** Reads up to {@code length} bytes; 0 at the end of the file. */
+    /** Reads up to {@code length} bytes into native memory; 0 at the end of the file. */
     public long read(int fd, MemorySegment into, long length) throws PosixException {
-        while (true) {
-            long n;
-            try {
-                n = (long) Libc.Read.H.invokeExact(capture, fd, into, length);
-            } catch (Throwable t) {
-                throw downcall(t);
-            }
-            if (n >= 0) return n;
-            if (errno(capture) != Errno.EINTR) throw failed("read", new byte[0]);
-        }
+        long n = call(NR.read(), fd, into.address(), Math.min(length, into.byteSize()), 0, 0, 0);
+        if (n < 0) throw failed("read", new byte[0]);
+        return n;
     }
 
     public void ftruncate(int fd, long length) throws PosixException {
-        int rc;
-        try {
-            rc = (int) Libc.Ftruncate.H.invokeExact(capture, fd, length);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0) throw failed("truncate", new byte[0]);
+        if (call(NR.ftruncate(), fd, length, 0, 0, 0, 0) != 0) throw failed("truncate", new byte[0]);
     }
 
     /** Closes fd; a failed close of a file just written can mean lost data (NFS, quotas), so it is reported. */
     public void close(int fd) throws PosixException {
-        int rc;
-        try {
-            rc = (int) CLOSE.invokeExact(capture, fd);
-        } catch (Throwable t) {
-            throw downcall(t);
-        }
-        if (rc != 0 && errno(capture) != Errno.EINTR) throw failed("close", new byte[0]);
+        // never retried: after EINTR the descriptor is already released on Linux
+        if (sc(NR.close(), fd, 0, 0, 0, 0, 0) != 0 && errno(capture) != Errno.EINTR) throw failed("close", new byte[0]);
     }
 
     /** For clean-up paths, where the first failure is the one worth reporting. */
     public void closeQuietly(int fd) {
         if (fd < 0) return;
-        try {
-            close(fd);
-        } catch (PosixException ignored) {
-            // already failing
-        }
+        sc(NR.close(), fd, 0, 0, 0, 0, 0);
     }
 
     /** An exclusive flock on fd; false if another process holds it and {@code wait} is false. */
     public boolean lockExclusive(int fd, boolean wait) throws PosixException {
-        while (true) {
-            int rc;
-            try {
-                rc = (int) Libc.Flock.H.invokeExact(capture, fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
-            } catch (Throwable t) {
-                throw downcall(t);
-            }
-            if (rc == 0) return true;
-            int e = errno(capture);
-            if (e == Errno.EAGAIN && !wait) return false;
-            if (e != Errno.EINTR) throw failed("flock", new byte[0]);
-        }
+        if (call(NR.flock(), fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB, 0, 0, 0, 0) == 0) return true;
+        if (errno(capture) == Errno.EAGAIN && !wait) return false;
+        throw failed("flock", new byte[0]);
     }
 
     /** The names in an open directory (not "." and ".."); {@code dirfd} stays open and its position untouched. */
     public List<DirEntry> list(int dirfd) throws PosixException {
         int copy = openat(dirfd, new byte[] {'.'}, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+        if (dents == null) dents = arena.allocate(DENTS_SIZE, 8);
         List<DirEntry> out = new ArrayList<>();
         try {
             while (true) {
-                long n;
-                try {
-                    n = (long) Libc.Syscall3.H.invokeExact(capture, SYS_GETDENTS64, (long) copy, dents, DENTS_SIZE);
-                } catch (Throwable t) {
-                    throw downcall(t);
-                }
+                long n = call(NR.getdents64(), copy, dents.address(), DENTS_SIZE, 0, 0, 0);
                 if (n < 0) throw failed("getdents64", new byte[0]);
                 if (n == 0) break;
                 for (long at = 0; at < n; ) {
@@ -343,12 +251,9 @@ public final class Sys implements AutoCloseable {
         return out;
     }
 
-    public static int geteuid() {
-        try {
-            return (int) Libc.Geteuid.H.invokeExact();
-        } catch (Throwable t) {
-            throw new IllegalStateException("geteuid through FFM failed", t);
-        }
+    /** The effective uid of this process. */
+    public int geteuid() {
+        return (int) sc(NR.geteuid(), 0, 0, 0, 0, 0, 0);
     }
 
     @Override
@@ -356,12 +261,13 @@ public final class Sys implements AutoCloseable {
         arena.close();
     }
 
-    private MemorySegment cstr(MemorySegment slot, byte[] s) throws PosixException {
+    /** The name as a NUL-terminated string in a scratch slot, by address. */
+    private long cstr(MemorySegment slot, byte[] s) throws PosixException {
         if (s.length >= PATH_SLOT) throw new PosixException("path", Names.show(s), Errno.ENAMETOOLONG);
         for (byte b : s) if (b == 0) throw new PosixException("path", Names.show(s), Errno.EINVAL);
         MemorySegment.copy(s, 0, slot, ValueLayout.JAVA_BYTE, 0, s.length);
         slot.set(ValueLayout.JAVA_BYTE, s.length, (byte) 0);
-        return slot;
+        return slot.address();
     }
 
     private PosixException failed(String call, byte[] what) {
