@@ -64,6 +64,10 @@ public final class BundleCommand implements Runnable {
         @Option(names = {"-q", "--quiet"}, description = "No progress bar, no summary line.")
         boolean quiet;
 
+        @Option(names = {"-v", "--verbose"}, description = "Name every symbolic link made relative, followed or left out, "
+                + "and every file that names the original prefix but cannot be relocated.")
+        boolean verbose;
+
         Excludes excludes() {
             return Excludes.of(!noDefaultExcludes, excludes);
         }
@@ -84,7 +88,12 @@ public final class BundleCommand implements Runnable {
                 T result = build.apply(new Bundles.Output(output, level, workers, n -> {
                     if (pb != null) pb.stepTo(n);
                 }));
-                if (!quiet) spec.commandLine().getOut().println(summaryOf.apply(result).line());
+                BundleSummary summary = summaryOf.apply(result);
+                if (verbose) {
+                    String name = output.getFileName().toString();
+                    summary.notes().forEach(n -> spec.commandLine().getErr().println(name + ": " + n));
+                }
+                if (!quiet) spec.commandLine().getOut().println(summary.line());
                 return result;
             }
         }

@@ -147,28 +147,67 @@ public final class Rewrite {
     }
 
     /**
-     * A binary, the way conda patches one: each NUL-terminated string that holds an original path is rewritten
-     * in place and padded with NUL bytes to its old length, so no offset in the file moves. When a new path is
-     * longer than the string can hold the whole file is refused (a half-patched binary is worse than none).
+     * A binary: each original path is rewritten in place, and nothing else in the file moves. As conda does, only
+     * when the new path is not longer (a binary has no room to grow); unlike conda's plain NUL padding, with care
+     * for strings the linker has merged: a string constant that is the tail of another ("3.11.7" inside
+     * "/opt/python/3.11.7") is stored once, so rewriting the end of the longer one changes the shorter one too
+     * (conda's way turned CPython's sys.version into " (main, ...)" here). So, as Spack does since its PR 32253:
+     * <ul>
+     * <li>the new path is padded at the front with '/' (Linux reads "///d" as "/d") to the old length, which leaves
+     *     the rest of the string, and so its tail, as it was; this is done when the string goes on for at least
+     *     {@value #TAIL_KEPT} bytes after the path, or the new path ends with the same bytes as the old one;</li>
+     * <li>otherwise the new string is written with its own NUL and the old bytes after it are left, which keeps the
+     *     old tail readable when the new path is more than {@value #TAIL_KEPT} bytes shorter;</li>
+     * <li>otherwise the whole file is refused: a half-patched binary is worse than none.</li>
+     * </ul>
      */
     public static Result cstring(byte[] in, List<Mapping> mappings) {
         byte[] out = null;
         int i = 0;
         while ((i = find(in, i, in.length, mappings)) >= 0) {
-            int end = i;
-            while (end < in.length && in[end] != 0) end++;
-            if (end == in.length) break; // not a C string: no terminator to pad against
-            byte[] replaced = replaceAll(in, i, end, mappings);
-            if (replaced.length > end - i) {
-                return new Result.Refused("a path in it would grow from " + (end - i) + " to " + replaced.length
-                        + " bytes, and a binary has no room for that: left as it is");
+            Mapping m = matchAt(in, i, in.length, mappings);
+            byte[] old = m.from(), neu = m.to();
+            int after = i + old.length;
+            int shorter = old.length - neu.length;
+            if (shorter < 0) {
+                return new Result.Refused("the new path is " + (-shorter) + " bytes longer than " + new String(old, StandardCharsets.UTF_8)
+                        + ", and a binary has no room for that: left as it is");
+            }
+            int nul = -1;
+            for (int k = after; k < in.length && k <= after + TAIL_KEPT; k++) {
+                if (in[k] == 0) {
+                    nul = k;
+                    break;
+                }
             }
             if (out == null) out = in.clone();
-            System.arraycopy(replaced, 0, out, i, replaced.length);
-            for (int k = i + replaced.length; k < end; k++) out[k] = 0;
-            i = end;
+            if (nul < 0 || sameTail(old, neu, TAIL_KEPT - (nul - after))) {
+                for (int k = 0; k < shorter; k++) out[i + k] = '/';
+                System.arraycopy(neu, 0, out, i + shorter, neu.length);
+            } else if (shorter > TAIL_KEPT) {
+                System.arraycopy(neu, 0, out, i, neu.length);
+                System.arraycopy(in, after, out, i + neu.length, nul - after);
+                out[i + neu.length + nul - after] = 0;
+            } else {
+                return new Result.Refused("a string ends " + (nul - after) + " bytes after " + new String(old, StandardCharsets.UTF_8)
+                        + ", and the new path is only " + shorter + " bytes shorter: the linker may have merged the string's "
+                        + "tail with another one, which rewriting it would change; left as it is");
+            }
+            i = after;
         }
         return out == null ? new Result.Unchanged() : new Result.Changed(out, Optional.empty());
+    }
+
+    /** How many bytes at the end of a C string are kept as they were, for constants merged into its tail. */
+    public static final int TAIL_KEPT = 7;
+
+    private static boolean sameTail(byte[] a, byte[] b, int n) {
+        if (n <= 0) return true;
+        if (a.length < n || b.length < n) return false;
+        for (int k = 1; k <= n; k++) {
+            if (a[a.length - k] != b[b.length - k]) return false;
+        }
+        return true;
     }
 
     private static String rewriteString(String s, List<Mapping> mappings) {

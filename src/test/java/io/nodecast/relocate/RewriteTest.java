@@ -116,32 +116,66 @@ class RewriteTest {
         assertThat(changed(Rewrite.script(b("#!" + OLD + "/bin/python\r\nx\r\n"), SHORT))).isEqualTo("#!/dev/shm/py/bin/python\nx\r\n");
     }
 
+    /** The NUL-terminated string at offset, as a program reads it. */
+    static String cstr(byte[] b, int offset) {
+        int end = offset;
+        while (b[end] != 0) end++;
+        return new String(b, offset, end - offset, StandardCharsets.ISO_8859_1);
+    }
+
+    static byte[] patched(Rewrite.Result r) {
+        assertThat(r).isInstanceOf(Rewrite.Result.Changed.class);
+        return ((Rewrite.Result.Changed) r).bytes();
+    }
+
     @Test
-    void cstringIsPatchedInPlaceAndNulPadded() {
-        byte[] in = b("\0\0ELF.." + OLD + "/lib/python3.11\0next\0" + OLD + "\0tail");
-        Rewrite.Result r = Rewrite.cstring(in, SHORT);
-        byte[] out = ((Rewrite.Result.Changed) r).bytes();
+    void cstringWithALongTailIsPaddedWithSlashesInFront() {
+        byte[] in = b("\0\0ELF.." + OLD + "/lib/python3.11\0next\0");
+        byte[] out = patched(Rewrite.cstring(in, SHORT));
         assertThat(out).hasSameSizeAs(in);
         int pad = OLD.length() - "/dev/shm/py".length();
-        assertThat(new String(out, StandardCharsets.ISO_8859_1)).isEqualTo(
-                "\0\0ELF../dev/shm/py/lib/python3.11" + "\0".repeat(pad) + "\0next\0/dev/shm/py" + "\0".repeat(pad) + "\0tail");
-        assertThat(in).as("the input is not modified").isEqualTo(b("\0\0ELF.." + OLD + "/lib/python3.11\0next\0" + OLD + "\0tail"));
+        assertThat(cstr(out, 7)).isEqualTo("/".repeat(pad) + "/dev/shm/py/lib/python3.11");
+        assertThat(cstr(out, 7 + OLD.length() + "/lib/python3.11".length() + 1)).isEqualTo("next");
+        assertThat(cstr(in, 7)).as("the input is not modified").isEqualTo(OLD + "/lib/python3.11");
     }
 
     @Test
-    void cstringWithSeveralPathsInOneStringPadsOnce() {
+    void cstringKeepsATailTheLinkerMayHaveMergedWithAnotherString() {
+        // CPython's PY_VERSION "3.11.7" is stored as the tail of "/root/.pyenv/versions/3.11.7": one string, two pointers
+        byte[] in = b("x\0" + OLD + "\0y");
+        int version = 2 + OLD.length() - "3.11.7".length();
+        byte[] out = patched(Rewrite.cstring(in, SHORT));
+        assertThat(cstr(out, 2)).isEqualTo("/dev/shm/py");
+        assertThat(cstr(out, version)).isEqualTo("3.11.7");
+        assertThat(out).hasSameSizeAs(in);
+    }
+
+    @Test
+    void cstringWithAShortTailAndTooLittleRoomIsRefused() {
+        String dest = "/d/" + "x".repeat(OLD.length() - 3 - 5);  // 5 bytes shorter: too few to keep a 7-byte tail
+        Rewrite.Result r = Rewrite.cstring(b("x\0" + OLD + "/ab\0"), to(dest));
+        assertThat(r).isInstanceOf(Rewrite.Result.Refused.class);
+        assertThat(((Rewrite.Result.Refused) r).why()).contains("merged");
+        // the same new path with the old path's last bytes keeps every tail: padded in place
+        String sameEnd = "/d/" + "x".repeat(OLD.length() - 3 - 5 - 6) + "3.11.7";
+        assertThat(cstr(patched(Rewrite.cstring(b("x\0" + OLD + "/ab\0"), to(sameEnd))), 2))
+                .isEqualTo("/".repeat(5) + sameEnd + "/ab");
+    }
+
+    @Test
+    void cstringWithSeveralPathsInOneString() {
         byte[] in = b("x\0" + OLD + "/lib:" + OLD + "/lib64\0y");
-        String out = new String(((Rewrite.Result.Changed) Rewrite.cstring(in, SHORT)).bytes(), StandardCharsets.ISO_8859_1);
-        int pad = 2 * (OLD.length() - "/dev/shm/py".length());
-        assertThat(out).isEqualTo("x\0/dev/shm/py/lib:/dev/shm/py/lib64" + "\0".repeat(pad) + "\0y");
+        byte[] out = patched(Rewrite.cstring(in, SHORT));
+        int pad = OLD.length() - "/dev/shm/py".length();
+        assertThat(cstr(out, 2)).isEqualTo("/".repeat(pad) + "/dev/shm/py/lib:/dev/shm/py/lib64");
+        assertThat(out).hasSameSizeAs(in);
     }
 
     @Test
-    void cstringEqualLengthNeedsNoPadding() {
+    void cstringEqualLengthWithALongTail() {
         String same = "/" + "s".repeat(OLD.length() - 1);
-        byte[] in = b("a\0" + OLD + "/x\0");
-        assertThat(new String(((Rewrite.Result.Changed) Rewrite.cstring(in, to(same))).bytes(), StandardCharsets.ISO_8859_1))
-                .isEqualTo("a\0" + same + "/x\0");
+        byte[] in = b("a\0" + OLD + "/lib/python3.11\0");
+        assertThat(cstr(patched(Rewrite.cstring(in, to(same))), 2)).isEqualTo(same + "/lib/python3.11");
     }
 
     @Test
@@ -149,13 +183,13 @@ class RewriteTest {
         byte[] in = b("a\0" + OLD + "/x\0b\0" + OLD + "/y\0");
         Rewrite.Result r = Rewrite.cstring(in, to(OLD + "/longer"));
         assertThat(r).isInstanceOf(Rewrite.Result.Refused.class);
-        assertThat(((Rewrite.Result.Refused) r).why()).contains("would grow from 30 to 37 bytes");
+        assertThat(((Rewrite.Result.Refused) r).why()).contains("7 bytes longer");
     }
 
     @Test
-    void cstringWithoutTerminatorOrWholePathIsLeftAlone() {
-        assertThat(Rewrite.cstring(b("a\0" + OLD + "/no-terminator"), SHORT)).isInstanceOf(Rewrite.Result.Unchanged.class);
+    void cstringWithoutAWholePathIsLeftAlone() {
         assertThat(Rewrite.cstring(b("a\0" + OLD + "9\0"), SHORT)).isInstanceOf(Rewrite.Result.Unchanged.class);
+        assertThat(Rewrite.cstring(b("a\0" + OLD.substring(1) + "\0"), SHORT)).isInstanceOf(Rewrite.Result.Unchanged.class);
     }
 
     @Test
