@@ -110,7 +110,12 @@ public final class Bundles {
      * the rerouted LD_LIBRARY_PATH finds them first.
      */
     public static SyslibsResult syslibs(List<Path> targets, Output out) {
-        SharedLibraries.Closure closure = SharedLibraries.of(targets);
+        return syslibs(targets, Optional.empty(), out);
+    }
+
+    /** @param run a shell command whose loaded libraries are added to the ldd closure (what dlopen brings in) */
+    public static SyslibsResult syslibs(List<Path> targets, Optional<String> run, Output out) {
+        SharedLibraries.Closure closure = SharedLibraries.of(targets, run);
         Path stage = null;
         try {
             stage = Files.createTempDirectory("nodecast-syslibs-");

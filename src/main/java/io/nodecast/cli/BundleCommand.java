@@ -180,11 +180,20 @@ public final class BundleCommand implements Runnable {
                 description = "ELF files, or directories searched for them. Default: the prefix of --python (else python3).")
         List<Path> targets = new ArrayList<>();
 
+        @Option(names = "--run", paramLabel = "CMD", description = "Also run CMD (a shell command, e.g. 'python3 -c \"import numpy, "
+                + "scipy, ssl, ctypes\"') and add the libraries it loads, dlopen included, that ldd cannot see.")
+        String run;
+
         @Override
         public void run() {
             List<Path> from = targets.isEmpty() ? List.of(Bundles.prefixOf(common.pythonOr(Path.of("python3")))) : targets;
-            var c = common.write(spec, 0, out -> Bundles.syslibs(from, out), Bundles.SyslibsResult::summary).closure();
-            if (!common.quiet) spec.commandLine().getOut().println(c.libraries().size() + " libraries: " + String.join(" ", c.libraries().keySet()));
+            var c = common.write(spec, 0, out -> Bundles.syslibs(from, Optional.ofNullable(run), out), Bundles.SyslibsResult::summary).closure();
+            if (!common.quiet) {
+                spec.commandLine().getOut().println(c.libraries().size() + " libraries: " + String.join(" ", c.libraries().keySet()));
+                if (run != null) {
+                    spec.commandLine().getOut().println(c.atRunTime().size() + " of them loaded only at run time: " + String.join(" ", c.atRunTime()));
+                }
+            }
             if (!c.missing().isEmpty()) {
                 spec.commandLine().getErr().println("nodecast: warning: not found by the loader here (not bundled): " + String.join(" ", c.missing()));
             }
