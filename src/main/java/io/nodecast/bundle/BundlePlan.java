@@ -236,7 +236,7 @@ final class BundlePlan {
     private void copyIn(Path real, Path rel, String target) throws IOException {
         BasicFileAttributes a = Files.readAttributes(real, BasicFileAttributes.class);
         if (a.isDirectory() && placed.keySet().stream().anyMatch(p -> p.startsWith(real))) {
-            notes.add(name(rel) + " -> " + target + ": leads to " + real + ", which holds the bundle itself; left out");
+            notes.add(name(rel) + " -> " + target + ": leads to " + real + ", which holds what the bundle already copies (a loop); left out");
         } else if (a.isDirectory()) {
             notes.add(name(rel) + " -> " + target + ": leads outside the bundle; the directory " + real + " is copied in");
             placed.put(real, rel);
