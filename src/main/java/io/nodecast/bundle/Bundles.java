@@ -34,9 +34,10 @@ public final class Bundles {
         }
     }
 
-    /** Tier 1: an interpreter prefix (conda, pyenv, a modules path). */
+    /** Tier 1: an interpreter prefix (conda, pyenv, a modules path), or R's home (laid out as a prefix: {@link RHome}). */
     public static BundleSummary prefix(Path prefix, Excludes excludes, PycMode pyc, Optional<Path> python, Output out) {
         Path root = realDir(prefix);
+        if (RHome.is(root)) return RHome.bundle(prefix, root, excludes, out);
         List<Path> members = PREFIX_MEMBERS.stream().filter(m -> Files.exists(root.resolve(m))).map(Path::of).toList();
         if (members.isEmpty()) {
             throw new NodecastException(ExitCode.USAGE, root + " has none of " + PREFIX_MEMBERS + ": is it an install prefix?");
