@@ -4,6 +4,7 @@ import io.nodecast.bundle.Excludes;
 import io.nodecast.env.Language;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The interpreter as its own tests see it: numpy's linalg and fft test suites, run by pytest from the delivered,
  * relocated copy and from the original prefix, must come to the same counts.
  */
+@Tag("python")
 class NumpyOwnTestsTest {
     static final List<String> SUITES = List.of("numpy.linalg", "numpy.fft");
     private static final Pattern COUNT = Pattern.compile("(\\d+) (passed|failed|skipped|xfailed|xpassed|errors?|deselected)");

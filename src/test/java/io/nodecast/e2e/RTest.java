@@ -3,6 +3,7 @@ package io.nodecast.e2e;
 import io.nodecast.testing.Launcher;
 import io.nodecast.trace.Trace;
 import io.nodecast.trace.TraceReport;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code nodecast env --lang r}, and load a base and a CRAN package from the copy without one call to the
  * original R home or library directories.
  */
+@Tag("r")
+@Tag("strace")
 class RTest {
     static final Path HOME = Path.of("/usr/lib/R");
     static final List<Path> ORIGINAL = List.of(HOME, Path.of("/usr/local/lib/R"), Path.of("/usr/share/R"), Path.of("/etc/R"));

@@ -8,6 +8,7 @@ import io.nodecast.trace.Trace;
 import io.nodecast.trace.TraceReport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,6 +33,8 @@ import static org.assertj.core.api.Assumptions.assumeThat;
  * destinations (one shorter than the original prefix, so binaries are patched too, one longer, so they are
  * not), and every console script run from each under strace.
  */
+@Tag("python")
+@Tag("strace")
 class RelocationTest {
     @TempDir static Path tmp;
     static Path shortDest, longDest;

@@ -2,6 +2,7 @@ package io.nodecast.e2e;
 
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,6 +14,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** bundle syslibs --run: the libraries a run loads with dlopen, which ldd cannot see, reach the nodes too. */
+@Tag("python")
 class SyslibsRunTest {
     @TempDir Path tmp;
 
