@@ -76,9 +76,14 @@ public final class BundleWriter {
         State st = new State(spec);
         try {
             BundlePlan plan = BundlePlan.of(spec, overlay);
+            long s0 = System.nanoTime();
             RelocationScan.Result relocation = RelocationScan.of(spec, plan, workers);
             List<String> notes = new ArrayList<>(plan.notes());
             notes.addAll(relocation.notes());
+            if (!spec.origins().isEmpty()) {
+                notes.add(String.format(java.util.Locale.ROOT, "relocation list: %d files name %s (scanned in %.1f s)",
+                        relocation.manifest().files().size(), spec.origins().stream().map(o -> o.path()).toList(), (System.nanoTime() - s0) / 1e9));
+            }
             Files.createDirectories(parent);
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             try (OutputStream file = Files.newOutputStream(tmp);

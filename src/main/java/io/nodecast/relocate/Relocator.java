@@ -54,6 +54,7 @@ public final class Relocator {
 
     public static Outcome apply(Manifest manifest, Path dest, DestFiles files) {
         if (manifest.isEmpty()) return new Outcome(0, List.of());
+        long t0 = System.nanoTime();
         List<Rewrite.Mapping> mappings = mappings(manifest, dest);
         List<String> notes = new ArrayList<>();
         int rewritten = 0;
@@ -86,6 +87,9 @@ public final class Relocator {
                 case Rewrite.Result.Unchanged u -> { }
             }
         }
+        notes.add(String.format(java.util.Locale.ROOT, "relocated to %s: %d of the %d files that name %s (%.2f s)", dest, rewritten,
+                manifest.files().size(), manifest.origins().size() == 1 ? manifest.origins().getFirst().path()
+                        : manifest.origins().size() + " original paths", (System.nanoTime() - t0) / 1e9));
         return new Outcome(rewritten, notes);
     }
 
