@@ -181,6 +181,8 @@ public final class Delivery {
                     }
                 } catch (NodecastException e) {
                     failure = failure(e);
+                } catch (RuntimeException | Error e) {  // the other leaders wait in the collectives below: never leave
+                    failure = failure(new NodecastException(ExitCode.FAILURE, h.label() + ": relocation failed: " + e, e));
                 }
                 unpackSeconds += (System.nanoTime() - r0) / 1e9;
             }
