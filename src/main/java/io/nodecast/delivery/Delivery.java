@@ -9,7 +9,8 @@ import io.nodecast.bundle.PycMode;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.core.Units;
-import io.nodecast.relocate.UnpackedManifest;
+import io.nodecast.relocate.NioDestFiles;
+import io.nodecast.relocate.Relocator;
 import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.ChunkSource;
 import io.nodecast.transport.NodeFailure;
@@ -17,7 +18,7 @@ import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
 import io.nodecast.unpack.Destination;
 import io.nodecast.unpack.Ledger;
-import io.nodecast.unpack.SafeExtractor;
+import io.nodecast.unpack.Extractor;
 import io.nodecast.unpack.UnpackSummary;
 
 import java.io.IOException;
@@ -55,7 +56,28 @@ public final class Delivery {
      * @param log         where -v lines go (null: quiet)
      * @param progress    rank 0's bytes sent so far for the current bundle (may be a no-op)
      */
-    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {}
+    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, Unpacking unpacking) {
+        public Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {
+            this(destination, chunkBytes, log, progress, Unpacking.DEFAULT);
+        }
+    }
+
+    /**
+     * How leaders unpack.
+     *
+     * @param threads     writer threads per leader (0: what the CPU affinity allows)
+     * @param maxUnpacked the most a bundle may expand to, in bytes of tar stream; 0: no limit; -1: the default,
+     *                    100 times the bundle and at least 1 GiB (a tiny hostile bundle must not fill /dev/shm)
+     * @param force       unpack into an existing non-empty directory that is not a nodecast destination
+     */
+    public record Unpacking(int threads, long maxUnpacked, boolean force) {
+        public static final Unpacking DEFAULT = new Unpacking(0, -1, false);
+
+        long limitFor(long bundleBytes) {
+            if (maxUnpacked >= 0) return maxUnpacked;
+            return Math.max(1L << 30, bundleBytes > Long.MAX_VALUE / 100 ? Long.MAX_VALUE : bundleBytes * 100);
+        }
+    }
 
     private final Transport transport;
     private final Options options;
@@ -77,11 +99,18 @@ public final class Delivery {
         List<BundleTiming> timings = new ArrayList<>();
         List<Path> temporary = new ArrayList<>();
         String destShown = options.destination();
+        Destination.Lock lock = null;
         if (topo.leader()) {
             Destination dest = null;
             try {
-                dest = Destination.prepare(options.destination(), topo.host());
+                dest = Destination.prepare(options.destination(), topo.host(), options.unpacking().force());
                 destShown = dest.root().toString();
+                lock = dest.lock(line -> {
+                    if (options.log() != null) {
+                        options.log().println(topo.host() + ": " + line);
+                        options.log().flush();
+                    }
+                });
             } catch (NodecastException e) {
                 mine = failure(e);
             }
@@ -102,6 +131,7 @@ public final class Delivery {
                 }
             }
             for (Path p : temporary) deleteQuietly(p);
+            if (lock != null) lock.close();
         }
         List<NodeFailure> failures = transport.agree(Optional.ofNullable(mine));
         return new DeliveryReport(transport.describe(), topo.size(), topo.nodes(), destShown, initSeconds, timings,
@@ -137,11 +167,24 @@ public final class Delivery {
         if (!have) {
             try {
                 ledger.begin(h.sha256(), h.fingerprint(), h.label());
-                UnpackedManifest.discardStale(dest.root()); // issue 13, interim: see UnpackedManifest
-                unpacker = new Unpacker(dest, h.label(), options.chunkBytes());
+                Unpacking u = options.unpacking();
+                PrintWriter log = options.log();
+                unpacker = new Unpacker(dest, h.label(), options.chunkBytes(), new Extractor.Options(
+                        u.threads() > 0 ? u.threads() : Extractor.Options.defaultWriters(), u.limitFor(h.size()),
+                        line -> {
+                            if (log != null) {
+                                synchronized (log) {
+                                    log.println(topo.host() + ": " + line);
+                                    log.flush();
+                                }
+                            }
+                        }, true));
             } catch (IOException e) {
                 failure = failure(new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in "
                         + dest.root() + ": " + e.getMessage()));
+            } catch (RuntimeException | Error e) {
+                // out of memory for the buffers, a thread that cannot start: this bundle fails here, the stream goes on
+                failure = failure(new NodecastException(ExitCode.FAILURE, h.label() + ": cannot start unpacking: " + e, e));
             }
         }
         MessageDigest received = sha256();
@@ -169,11 +212,11 @@ public final class Delivery {
             unpackSeconds = u.seconds;
             if (u.failure != null && failure == null) failure = failure(u.failure);
             summary = u.summary;
-            // issue 13, interim until the extractor hands the relocation list over: relocate before the completion mark
+            // issue 13: relocation, after a complete unpack and before the completion mark (Relocator.afterUnpack)
             if (failure == null) {
                 long r0 = System.nanoTime();
                 try {
-                    for (String note : UnpackedManifest.relocate(dest.root(), h.label()).notes()) {
+                    for (String note : relocate(dest, h.label(), summary).notes()) {
                         if (options.log() != null) {
                             options.log().printf("%s: %s: %s%n", topo.host(), h.label(), note);
                             options.log().flush();
@@ -225,6 +268,18 @@ public final class Delivery {
                 skipped > 0 ? " (" + skipped + " already had it)" : "");
         return new Outcome(new BundleTiming(h.label(), h.size(), topo.nodes(), skipped, true, slowest[0], slowest[1],
                 slowest[2], slowest[3], (long) slowest[4], (long) slowest[5]), failure);
+    }
+
+    /**
+     * Points the files the bundle names in its relocation list at DEST. NioDestFiles is the java.nio stand-in for
+     * the kernel-contained file layer (see io.nodecast.relocate.DestFiles).
+     */
+    private static Relocator.Outcome relocate(Destination dest, String label, UnpackSummary summary) {
+        try {
+            return Relocator.afterUnpack(java.util.Optional.ofNullable(summary.manifest()), dest.root(), new NioDestFiles(dest.root()));
+        } catch (NodecastException e) {
+            throw new NodecastException(e.exitCode(), label + ": " + e.getMessage(), e.getCause());
+        }
     }
 
     /** Rank 0: what each bundle is, before anything is sent. Mirrored trees are bundled here, into DEST. */
@@ -366,7 +421,7 @@ public final class Delivery {
         }
     }
 
-    /** A leader's unpacking thread, fed by the chunk pipe. */
+    /** A leader's unpacking thread, fed by the chunk pipe. Whatever it throws, an Error included, fails the bundle. */
     private static final class Unpacker {
         final ChunkPipe pipe;
         final Thread thread;
@@ -374,16 +429,16 @@ public final class Delivery {
         volatile NodecastException failure;
         volatile double seconds;
 
-        Unpacker(Destination dest, String label, int chunkBytes) {
+        Unpacker(Destination dest, String label, int chunkBytes, Extractor.Options options) {
             this.pipe = new ChunkPipe(chunkBytes, 4);
             this.thread = Thread.ofPlatform().name("nodecast-unpack").daemon().start(() -> {
                 long t = System.nanoTime();
                 try {
-                    summary = new SafeExtractor(dest).extract(pipe, label);
+                    summary = new Extractor(dest, options).extract(pipe, label);
                 } catch (NodecastException e) {
                     failure = e;
-                } catch (RuntimeException e) {
-                    failure = new NodecastException(ExitCode.FAILURE, label + ": " + e, e);
+                } catch (Throwable e) {
+                    failure = new NodecastException(ExitCode.FAILURE, label + ": unpacking failed: " + e, e);
                 } finally {
                     pipe.abandon();  // anything after the tar's end is not needed; let the broadcast finish
                     seconds = (System.nanoTime() - t) / 1e9;

@@ -3,9 +3,12 @@ package io.nodecast.bundle;
 import io.nodecast.format.Compression;
 import io.nodecast.relocate.Manifest;
 import io.nodecast.relocate.Relocator;
-import io.nodecast.relocate.UnpackedManifest;
+import io.nodecast.relocate.NioDestFiles;
+import io.nodecast.unpack.UnpackSummary;
+import java.util.Optional;
 import io.nodecast.unpack.Destination;
-import io.nodecast.unpack.SafeExtractor;
+import io.nodecast.unpack.Extractor;
+import io.nodecast.format.ChunkInputs;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -93,10 +96,10 @@ class BundleRelocationTest {
         Path b = tmp.resolve("b.tar.zst");
         bundle(b);
         Path dest = tmp.resolve("d");  // shorter than the prefix: the binaries are patched too
-        try (InputStream in = Files.newInputStream(b)) {
-            new SafeExtractor(Destination.prepare(dest.toString(), "h")).extract(in, "b");
-        }
-        Relocator.Outcome o = UnpackedManifest.relocate(dest, "b");
+        UnpackSummary summary = new Extractor(Destination.prepare(dest.toString(), "h"), Extractor.Options.defaults())
+                .extract(ChunkInputs.of(b, 1 << 16), "b");
+        assertThat(summary.manifest()).as("the extractor hands the list over").isNotNull();
+        Relocator.Outcome o = Relocator.afterUnpack(Optional.of(summary.manifest()), dest, new NioDestFiles(dest));
         assertThat(o.rewritten()).isEqualTo(8);
         assertThat(dest.resolve(Manifest.ENTRY_NAME)).doesNotExist();
         assertThat(Files.readString(dest.resolve("bin/tool"))).isEqualTo("#!" + dest + "/bin/python3.11\nimport tool\n");
