@@ -57,6 +57,7 @@ class NumpyOwnTestsTest {
         Launcher.Result copy = pytest(dest.resolve("bin/python3"), rerouted, "copy");
         Launcher.Result orig = original.get();
         Map<String, Integer> there = counts(orig.out()), here = counts(copy.out());
+        System.out.println("pytest --pyargs " + String.join(" ", SUITES) + ": from " + prefix + " " + there + ", from " + dest + " " + here);
         assertThat(there.getOrDefault("passed", 0)).as("the original's run:\n" + tail(orig)).isGreaterThan(500);
         assertThat(here).as("the copy's run:\n" + tail(copy) + "\nthe original's:\n" + tail(orig)).isEqualTo(there);
     }
