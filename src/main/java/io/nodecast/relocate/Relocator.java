@@ -58,7 +58,13 @@ public final class Relocator {
         List<Rewrite.Mapping> mappings = mappings(manifest, dest);
         List<String> notes = new ArrayList<>();
         int rewritten = 0;
+        boolean allGrow = mappings.stream().allMatch(m -> m.to().length > m.from().length);
         for (Manifest.Entry e : manifest.files()) {
+            if (e.kind() == Manifest.Kind.CSTRING && allGrow) {
+                // the file names an original path (the list says so) and no new path fits: no need to read it
+                notes.add(e.path() + ": not relocated: the new path is longer than the original, and a binary has no room for that: left as it is");
+                continue;
+            }
             byte[] in;
             try {
                 in = files.read(e.path(), MAX_FILE_BYTES);

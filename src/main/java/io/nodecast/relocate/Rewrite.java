@@ -74,10 +74,20 @@ public final class Rewrite {
 
     /** The first offset in [from, end) where an original path starts as a whole path; -1 if none. */
     public static int find(byte[] in, int from, int end, List<Mapping> mappings) {
+        // a plain indexed loop: this runs over every byte of a prefix at bundle time
+        byte[][] froms = new byte[mappings.size()][];
+        for (int k = 0; k < froms.length; k++) froms[k] = mappings.get(k).from();
+        if (froms.length == 0) return -1;
+        byte first = froms[0][0];
+        boolean sameFirst = true;
+        for (byte[] f : froms) sameFirst &= f[0] == first;
         for (int i = from; i < end; i++) {
             byte b = in[i];
-            for (Mapping m : mappings) {
-                if (m.from()[0] == b && matches(in, i, end, m.from())) return i;
+            if (sameFirst) {
+                if (b != first) continue;
+                for (byte[] f : froms) if (matches(in, i, end, f)) return i;
+            } else {
+                for (byte[] f : froms) if (f[0] == b && matches(in, i, end, f)) return i;
             }
         }
         return -1;
