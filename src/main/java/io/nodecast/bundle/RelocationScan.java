@@ -31,13 +31,22 @@ import java.util.concurrent.Future;
  * an original path are left alone and named; Python bytecode is skipped without a word, because the import
  * system replaces the source path a .pyc records with the one it loaded it from.
  */
-final class RelocationScan {
+public final class RelocationScan {
     private static final int CHUNK = 1 << 20;
     private static final int ELF_RELOCATE_MAX = 512 << 20;
 
     private RelocationScan() {}
 
-    record Result(Manifest manifest, List<String> notes) {}
+    /** @param notes one line each for -v: files that name an original path but cannot be relocated */
+    public record Result(Manifest manifest, List<String> notes) {}
+
+    /**
+     * The relocation list a bundle of {@code spec} carries, for bundle formats other than tar (images): the same
+     * walk, link rules and scan as {@link BundleWriter}.
+     */
+    public static Result of(BundleSpec spec, int workers) throws IOException {
+        return of(spec, BundlePlan.of(spec, Map.of()), workers);
+    }
 
     private record Found(Optional<Manifest.Kind> kind, Optional<String> note) {
         static final Found NONE = new Found(Optional.empty(), Optional.empty());
