@@ -30,6 +30,10 @@ if ! . "${NODECAST_SITE_CONF:-$_nodecast_site/site.conf}"; then
   _nodecast_site_fail "cannot read the site configuration ${NODECAST_SITE_CONF:-$_nodecast_site/site.conf}" || return 3
 fi
 
+if [ -z "${NODECAST_SITE_BUNDLES:-}" ]; then
+  _nodecast_site_fail "the site has not said where its bundles are: set NODECAST_SITE_BUNDLES in ${NODECAST_SITE_CONF:-$_nodecast_site/site.conf}" || return 3
+fi
+
 # the selected Python's prefix, with symbolic links resolved: the key of its bundles
 _nodecast_site_prefix=$(python3 -c 'import os, sys; print(os.path.realpath(sys.prefix))' 2>/dev/null)
 if [ -z "$_nodecast_site_prefix" ]; then

@@ -10,22 +10,23 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 
-@Command(name = "activate", description = {"Print the shell code behind 'source activate.sh DEST \"LAUNCHER\"' (bash, zsh):",
-        "the rerouted environment; the functions bcast, mirror, bcast-userbase, bcast-pip, bundle-pip, bundle-anaconda;",
-        "and an exit trap that purges DEST on every node through LAUNCHER (empty: this node only)."})
+@Command(name = "activate", header = "Print the shell code that 'source activate.sh DEST LAUNCHER' runs (bash, zsh).", description = {
+        "It prints the rerouted environment; the functions bcast, mirror, bcast-userbase, bcast-pip, bundle-pip and "
+                + "bundle-anaconda; and an exit trap that purges DEST on every node through LAUNCHER (empty: this node only)."})
 public final class ActivateCommand implements Runnable {
     @Spec CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "DEST") Path dest;
     @Parameters(index = "1", paramLabel = "LAUNCHER", arity = "0..1", defaultValue = "") String launcher;
 
-    @Option(names = "--lang", paramLabel = "LANG", defaultValue = "python", description = "python, r or julia (default ${DEFAULT-VALUE}).")
-    String lang;
+    @Option(names = "--lang", paramLabel = "LANG", defaultValue = "python", converter = EnvConverters.Languages.class,
+            description = "python, r or julia (default ${DEFAULT-VALUE}).")
+    Language lang;
 
     @Override
     public void run() {
         Path home = Path.of(System.getProperty("nodecast.home", ".")).toAbsolutePath().normalize();
         spec.commandLine().getOut().print(Activation.script(dest.toAbsolutePath().normalize(), launcher,
-                home.resolve("bin/nodecast"), Language.of(lang), System.getenv()));
+                home.resolve("bin/nodecast"), lang, System.getenv()));
     }
 }

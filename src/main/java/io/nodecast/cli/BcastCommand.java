@@ -23,9 +23,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-@Command(name = "bcast", description = {
-        "Deliver bundles to node-local storage on every node of the job: run it through the launcher "
-                + "(srun, mpirun) like the paper's bcast, or alone for this node.",
+@Command(name = "bcast", header = "Deliver bundles to node-local storage on every node of the job.", description = {
+        "Run it through the job's launcher (srun, mpirun) like the paper's bcast, or alone for this node.",
         "One leader rank per node receives and unpacks; later bundles overwrite earlier ones; a bundle already "
                 + "unpacked at DEST is not sent again. With no BUNDLE and PYTHON_MPI_PACKAGES set, delivers those."})
 public final class BcastCommand implements Callable<Integer> {

@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
 
-@Command(name = "bundle", description = "Make a bundle (a .tar.zst by default) of one tier.",
+@Command(name = "bundle", header = "Make a bundle of one tier (a .tar.zst by default).",
         subcommands = {BundleCommand.Prefix.class, BundleCommand.Pip.class, BundleCommand.Userbase.class, BundleCommand.Dir.class,
                 BundleCommand.Syslibs.class},
         synopsisSubcommandLabel = "(prefix | pip | userbase | dir | syslibs)")
@@ -106,8 +106,8 @@ public final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "prefix", description = "Tier 1: an interpreter prefix (conda, pyenv) or a modules path: its "
-            + "bin lib lib64 libexec sbin include share etc. RUNPATHs into the prefix are made relative.")
+    @Command(name = "prefix", header = "Tier 1: bundle an interpreter prefix (conda, pyenv) or a modules path.", description =
+            "Its bin lib lib64 libexec sbin include share etc go in; RUNPATHs into the prefix are made relative.")
     static final class Prefix implements Runnable {
         @Spec CommandSpec spec;
         @Mixin Common common;
@@ -124,7 +124,8 @@ public final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "pip", description = "Tier 2: what 'pip install --prefix' puts in place (works offline for local paths and wheels).")
+    @Command(name = "pip", header = "Tier 2: bundle what 'pip install --prefix' puts in place.", description =
+            "It works offline for local paths and wheels.")
     static final class Pip implements Runnable {
         @Spec CommandSpec spec;
         @Mixin Common common;
@@ -142,7 +143,7 @@ public final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "userbase", description = "Tier 2: the user's $PYTHONUSERBASE (pip install --user).")
+    @Command(name = "userbase", header = "Tier 2: bundle the user's $PYTHONUSERBASE (what pip install --user installed).")
     static final class Userbase implements Runnable {
         @Spec CommandSpec spec;
         @Mixin Common common;
@@ -157,7 +158,8 @@ public final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "dir", description = "Tier 3: an application tree, or only the named SUBDIRs of it (paths in the bundle are relative to DIR).")
+    @Command(name = "dir", header = "Tier 3: bundle an application tree, or only the named SUBDIRs of it.", description =
+            "Paths in the bundle are relative to DIR.")
     static final class Dir implements Runnable {
         @Spec CommandSpec spec;
         @Mixin Common common;
@@ -171,8 +173,8 @@ public final class BundleCommand implements Runnable {
         }
     }
 
-    @Command(name = "syslibs", description = "The system bundle: shared libraries from outside the given prefixes that the "
-            + "interpreter and its extension modules load (glibc and its loader stay the node's own), in lib/.")
+    @Command(name = "syslibs", header = "Bundle the system libraries the interpreter and its extension modules load.", description =
+            "These are the shared libraries from outside the given prefixes, in lib/; glibc and its loader stay the node's own.")
     static final class Syslibs implements Runnable {
         @Spec CommandSpec spec;
         @Mixin Common common;

@@ -13,8 +13,9 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-@Command(name = "demo", description = {"The main job on one machine, no cluster and no MPI: bundle this machine's Python,",
-        "deliver it to node-local storage, and compare a start from the shared prefix with one from the local copy."})
+@Command(name = "demo", header = "Run the main job on this machine, with no cluster and no MPI.", description = {
+        "It bundles this machine's Python, delivers it to node-local storage, and compares a start from the shared prefix "
+                + "with one from the local copy."})
 public final class DemoCommand implements Runnable {
     @Spec CommandSpec spec;
 

@@ -10,7 +10,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
 
-@Command(name = "env", description = {"Print the environment that reroutes the interpreter to DEST, for eval:",
+@Command(name = "env", header = "Print the environment that reroutes the interpreter to DEST, for eval.", description = {
         "  eval \"$(nodecast env -p /dev/shm/local)\"",
         "python: PYTHONHOME=DEST, PYTHONPATH unset, PYTHONUSERBASE=DEST; r: R_HOME and R_LIBS*; julia: JULIA_DEPOT_PATH "
                 + "and JULIA_LOAD_PATH; all: DEST/bin before PATH, DEST/lib before LD_LIBRARY_PATH."})
@@ -21,22 +21,16 @@ public final class EnvCommand implements Runnable {
             description = "The node-local copy (default ${DEFAULT-VALUE}).")
     String dest;
 
-    @Option(names = "--lang", paramLabel = "LANG", defaultValue = "python", description = "python, r or julia (default ${DEFAULT-VALUE}).")
-    String lang;
+    @Option(names = "--lang", paramLabel = "LANG", defaultValue = "python", converter = EnvConverters.Languages.class,
+            description = "python, r or julia (default ${DEFAULT-VALUE}).")
+    Language lang;
 
-    @Option(names = "--shell", paramLabel = "SHELL", defaultValue = "bash", description = "bash, zsh, csh or fish (default ${DEFAULT-VALUE}).")
-    String shell;
+    @Option(names = "--shell", paramLabel = "SHELL", defaultValue = "bash", converter = EnvConverters.Shells.class,
+            description = "bash, zsh, csh or fish (default ${DEFAULT-VALUE}).")
+    Shell shell;
 
     @Override
     public void run() {
-        Language l;
-        Shell s;
-        try {
-            l = Language.of(lang);
-            s = Shell.of(shell);
-        } catch (IllegalArgumentException e) {
-            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
-        }
-        spec.commandLine().getOut().print(s.render(l.reroute(Path.of(dest).toAbsolutePath().normalize(), System.getenv())));
+        spec.commandLine().getOut().print(shell.render(lang.reroute(Path.of(dest).toAbsolutePath().normalize(), System.getenv())));
     }
 }

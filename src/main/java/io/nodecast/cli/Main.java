@@ -5,9 +5,13 @@ import io.nodecast.core.NodecastException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
+import java.util.function.Consumer;
 
 @Command(name = "nodecast",
         mixinStandardHelpOptions = true,
@@ -24,8 +28,7 @@ import java.util.Map;
                 TraceCommand.class,
                 DemoCommand.class,
                 CommandLine.HelpCommand.class
-        },
-        exitCodeListHeading = "%nExit codes:%n")
+        })
 public final class Main implements Runnable {
 
     @CommandLine.Spec
@@ -73,8 +76,18 @@ public final class Main implements Runnable {
         });
         Map<String, String> codes = new LinkedHashMap<>();
         for (ExitCode c : ExitCode.values()) codes.put(String.format("%3d", c.code()), c.meaning());
-        cl.getCommandSpec().usageMessage().exitCodeList(codes);
+        everyCommand(cl, c -> {
+            c.getCommandSpec().mixinStandardHelpOptions(true);   // 'nodecast bcast --help' as well as 'nodecast help bcast'
+            c.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(codes);
+        });
         return cl;
+    }
+
+    private static void everyCommand(CommandLine cl, Consumer<CommandLine> action) {
+        action.accept(cl);
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            if (!(sub.getCommand() instanceof CommandLine.HelpCommand)) everyCommand(sub, action);
+        }
     }
 
     private static int handle(Exception e, CommandLine cl, CommandLine.ParseResult parsed) {
@@ -91,12 +104,16 @@ public final class Main implements Runnable {
         return ExitCode.FAILURE.code();
     }
 
+    /** The version the build wrote into version.properties, and the Java runtime nodecast runs on. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
-        public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"nodecast " + (v == null ? "(development build)" : v),
-                    "Java " + Runtime.version()};
+        public String[] getVersion() throws IOException {
+            Properties p = new Properties();
+            try (InputStream in = Main.class.getResourceAsStream("version.properties")) {
+                if (in != null) p.load(in);
+            }
+            return new String[] {"nodecast " + p.getProperty("version", "(version unknown: built without Maven's resources)"),
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"};
         }
     }
 }

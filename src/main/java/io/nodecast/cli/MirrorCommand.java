@@ -13,9 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "mirror", description = {
-        "Tier 3: bundle DIR (or its SUBDIRs) now and deliver it, as the paper's mirror. Run it through the launcher: "
-                + "only rank 0 reads the tree, into a bundle in its own DEST, and broadcasts it.",
+@Command(name = "mirror", header = "Bundle an application tree now and deliver it (tier 3), as the paper's mirror.", description = {
+        "Run it through the launcher: only rank 0 reads DIR (or its SUBDIRs), into a bundle in its own DEST, and broadcasts it.",
         "Refuses a tree larger than --max-size: an application that big belongs in a tier-2 bundle."})
 public final class MirrorCommand implements Callable<Integer> {
     @Spec CommandSpec spec;

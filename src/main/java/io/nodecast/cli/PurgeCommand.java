@@ -16,9 +16,9 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-@Command(name = "purge", description = {"Remove the node-local copy. Run by the launcher on every node at the end of the job;",
-        "safe to run on every rank (one removes it, the others find nothing) and refuses anything that is not a",
-        "nodecast destination of yours."})
+@Command(name = "purge", header = "Remove the node-local copy on every node at the end of the job.", description = {
+        "It is safe to run on every rank (one removes it, the others find nothing), and it refuses anything that is not "
+                + "a nodecast destination of yours."})
 public final class PurgeCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -13,8 +13,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-@Command(name = "trace", description = {"Run CMD under strace and count its file-system calls by path prefix and by call,",
-        "failed lookups included; --shared counts what still reaches the shared file system. Exits with CMD's status."})
+@Command(name = "trace", header = "Run a command under strace and count its file-system calls.", description = {
+        "The calls are counted by path prefix and by call, failed lookups included; --shared counts what still reaches "
+                + "the shared file system. It exits with CMD's status."})
 public final class TraceCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 

@@ -40,7 +40,7 @@ public enum Shell {
     }
 
     /** Single quotes, with embedded ones closed and reopened (POSIX shells and csh). */
-    static String quote(String v) {
+    public static String quote(String v) {
         return "'" + v.replace("'", "'\"'\"'") + "'";
     }
 }

@@ -39,7 +39,7 @@ public final class Sys implements AutoCloseable {
     private final MemorySegment dents = arena.allocate(DENTS_SIZE, 8);
 
     /** A file's type, permissions, owner, size, link count and modification time, never following a link. */
-    public record Stat(int mode, int uid, long size, int nlink, long inode, long device, long mtimeSeconds) {
+    public record Stat(int mode, int uid, long size, int nlink, long inode, long device, long mtimeSeconds, int mtimeNanos) {
         public boolean isDirectory() {
             return (mode & 0170000) == 0040000;
         }
@@ -113,7 +113,7 @@ public final class Sys implements AutoCloseable {
     public void linkat(int olddir, byte[] oldname, int newdir, byte[] newname, int flags) throws PosixException {
         int rc;
         try {
-            rc = (int) LINKAT.invokeExact(capture, olddir, cstr(path2, oldname), newdir, cstr(path1, newname), flags);
+            rc = (int) Libc.Linkat.H.invokeExact(capture, olddir, cstr(path2, oldname), newdir, cstr(path1, newname), flags);
         } catch (Throwable t) {
             throw downcall(t);
         }
@@ -123,7 +123,7 @@ public final class Sys implements AutoCloseable {
     public void unlinkat(int dirfd, byte[] name, int flags) throws PosixException {
         int rc;
         try {
-            rc = (int) UNLINKAT.invokeExact(capture, dirfd, cstr(path1, name), flags);
+            rc = (int) Libc.Unlinkat.H.invokeExact(capture, dirfd, cstr(path1, name), flags);
         } catch (Throwable t) {
             throw downcall(t);
         }
@@ -133,7 +133,7 @@ public final class Sys implements AutoCloseable {
     public void renameat(int olddir, byte[] oldname, int newdir, byte[] newname) throws PosixException {
         int rc;
         try {
-            rc = (int) RENAMEAT.invokeExact(capture, olddir, cstr(path2, oldname), newdir, cstr(path1, newname));
+            rc = (int) Libc.Renameat.H.invokeExact(capture, olddir, cstr(path2, oldname), newdir, cstr(path1, newname));
         } catch (Throwable t) {
             throw downcall(t);
         }
@@ -170,7 +170,8 @@ public final class Sys implements AutoCloseable {
         long dev = ((long) statx.get(ValueLayout.JAVA_INT, STX_DEV_MAJOR) << 32) | (statx.get(ValueLayout.JAVA_INT, STX_DEV_MINOR) & 0xFFFFFFFFL);
         return new Stat(statx.get(ValueLayout.JAVA_SHORT, STX_MODE) & 0xFFFF, statx.get(ValueLayout.JAVA_INT, STX_UID),
                 statx.get(ValueLayout.JAVA_LONG, STX_SIZE), statx.get(ValueLayout.JAVA_INT, STX_NLINK),
-                statx.get(ValueLayout.JAVA_LONG, STX_INO), dev, statx.get(ValueLayout.JAVA_LONG, STX_MTIME));
+                statx.get(ValueLayout.JAVA_LONG, STX_INO), dev, statx.get(ValueLayout.JAVA_LONG, STX_MTIME),
+                statx.get(ValueLayout.JAVA_INT, STX_MTIME + 8));
     }
 
     public void fchmod(int fd, int mode) throws PosixException {
@@ -238,7 +239,7 @@ public final class Sys implements AutoCloseable {
         while (done < length) {
             long n;
             try {
-                n = (long) PWRITE.invokeExact(capture, fd, data.asSlice(done), length - done, offset + done);
+                n = (long) Libc.Pwrite.H.invokeExact(capture, fd, data.asSlice(done), length - done, offset + done);
             } catch (Throwable t) {
                 throw downcall(t);
             }
@@ -255,7 +256,7 @@ public final class Sys implements AutoCloseable {
         while (true) {
             long n;
             try {
-                n = (long) READ.invokeExact(capture, fd, into, length);
+                n = (long) Libc.Read.H.invokeExact(capture, fd, into, length);
             } catch (Throwable t) {
                 throw downcall(t);
             }
@@ -267,7 +268,7 @@ public final class Sys implements AutoCloseable {
     public void ftruncate(int fd, long length) throws PosixException {
         int rc;
         try {
-            rc = (int) FTRUNCATE.invokeExact(capture, fd, length);
+            rc = (int) Libc.Ftruncate.H.invokeExact(capture, fd, length);
         } catch (Throwable t) {
             throw downcall(t);
         }
@@ -300,7 +301,7 @@ public final class Sys implements AutoCloseable {
         while (true) {
             int rc;
             try {
-                rc = (int) FLOCK.invokeExact(capture, fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+                rc = (int) Libc.Flock.H.invokeExact(capture, fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
             } catch (Throwable t) {
                 throw downcall(t);
             }
@@ -319,7 +320,7 @@ public final class Sys implements AutoCloseable {
             while (true) {
                 long n;
                 try {
-                    n = (long) SYSCALL3.invokeExact(capture, SYS_GETDENTS64, (long) copy, dents, DENTS_SIZE);
+                    n = (long) Libc.Syscall3.H.invokeExact(capture, SYS_GETDENTS64, (long) copy, dents, DENTS_SIZE);
                 } catch (Throwable t) {
                     throw downcall(t);
                 }
@@ -344,7 +345,7 @@ public final class Sys implements AutoCloseable {
 
     public static int geteuid() {
         try {
-            return (int) GETEUID.invokeExact();
+            return (int) Libc.Geteuid.H.invokeExact();
         } catch (Throwable t) {
             throw new IllegalStateException("geteuid through FFM failed", t);
         }

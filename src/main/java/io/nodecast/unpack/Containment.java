@@ -318,6 +318,89 @@ final class Containment implements AutoCloseable {
         }
     }
 
+    /**
+     * The contents of the regular file at p, for relocation after the unpack; never through a link.
+     *
+     * @return null when nothing is there
+     */
+    byte[] readFile(EntryPath p, int maxBytes) throws PosixException {
+        if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
+        int parent = parentOf(p);
+        int fd;
+        try {
+            fd = sys.openat(parent, p.last(), Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+        } catch (PosixException e) {
+            if (e.is(Errno.ENOENT)) return null;
+            if (e.is(Errno.ELOOP)) throw unsafe(p.shown(), "is a symbolic link; relocation never follows one");
+            throw e;
+        }
+        try {
+            Sys.Stat st = sys.fstat(fd);
+            if (!st.isRegular()) throw unsafe(p.shown(), "is not a regular file");
+            if (st.size() > maxBytes) throw unsafe(p.shown(), "is larger than " + maxBytes + " bytes");
+            byte[] out = new byte[(int) st.size()];
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment buf = a.allocate(Math.max(1, out.length));
+                long got = 0;
+                while (got < out.length) {
+                    long n = sys.read(fd, buf.asSlice(got), out.length - got);
+                    if (n == 0) break;
+                    got += n;
+                }
+                java.lang.foreign.MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, out, 0, (int) got);
+                return got == out.length ? out : Arrays.copyOf(out, (int) got);
+            }
+        } finally {
+            sys.closeQuietly(fd);
+        }
+    }
+
+    /**
+     * Replaces the regular file at p by {@code content}: a new file beside it with the old one's mode and time, then
+     * renamed over it. The old file is never written into, so a program running from it is untouched ("text file
+     * busy" cannot happen), and a failure leaves it whole.
+     */
+    void replaceFile(EntryPath p, byte[] content) throws PosixException {
+        if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
+        int parent = parentOf(p);
+        Sys.Stat old = sys.lstatat(parent, p.last());
+        if (old == null || !old.isRegular()) throw unsafe(p.shown(), "is not a regular file");
+        byte[] tmp = Arrays.copyOf(p.last(), p.last().length);
+        tmp = (".nodecast-" + ProcessHandle.current().pid() + "-").getBytes(StandardCharsets.US_ASCII).length + tmp.length > NAME_MAX
+                ? (".nodecast-" + ProcessHandle.current().pid()).getBytes(StandardCharsets.US_ASCII)
+                : concat((".nodecast-" + ProcessHandle.current().pid() + "-").getBytes(StandardCharsets.US_ASCII), tmp);
+        int fd = sys.openat(parent, tmp, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0600);
+        boolean done = false;
+        try {
+            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+                java.lang.foreign.MemorySegment buf = a.allocate(Math.max(1, content.length));
+                java.lang.foreign.MemorySegment.copy(content, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, content.length);
+                sys.writeFully(fd, buf, content.length);
+            }
+            sys.fchmod(fd, old.permissions());
+            sys.futimens(fd, old.mtimeSeconds(), old.mtimeNanos());
+            sys.close(fd);
+            fd = -1;
+            sys.renameat(parent, tmp, parent, p.last());
+            done = true;
+        } finally {
+            if (fd >= 0) sys.closeQuietly(fd);
+            if (!done) {
+                try {
+                    sys.unlinkat(parent, tmp, 0);
+                } catch (PosixException ignored) {
+                    // the first failure is the one to report
+                }
+            }
+        }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     /** Directory modes and times last, deepest first, so a read-only directory could still be filled. */
     void finish() throws PosixException {
         closeDirs();

@@ -34,11 +34,34 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--runs", description = "Timed runs per point (default 3, quick 1).") Integer runs;
     @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
     int rate = 1000;
-    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode, and on the test bed (root): cluster-delivery "
-            + "cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
+    @Option(names = "--baseline-jar", description = "profile: also profile this older nodecast.jar, side by side.")
+    Path baselineJar;
+    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode, and on the test bed (root): "
+            + "cluster-delivery cluster-fixed startup footprint (default: all that can run here)") List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode");
-    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode");
+
+    /** Where a benchmark's table and plot go. */
+    interface Emitter {
+        void emit(String name, String title, Table t, String note) throws IOException;
+
+        Path out();
+    }
+
+    private Emitter emitter() {
+        return new Emitter() {
+            @Override
+            public void emit(String name, String title, Table t, String note) throws IOException {
+                Bench.this.emit(name, title, t, note);
+            }
+
+            @Override
+            public Path out() {
+                return out;
+            }
+        };
+    }
+    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup", "footprint");
 
     private final Path home = Launcher.home();
     private Path work;
@@ -55,6 +78,11 @@ public final class Bench implements Callable<Integer> {
         if (which.isEmpty() || which.contains("all")) {
             which = new ArrayList<>(LOCAL);
             if (isRoot()) which.addAll(CLUSTER);
+            // footprint installs the distribution, which 'mvn package' makes after the tests (bench/run makes it first)
+            if (!ClusterBench.distributionBuilt()) {
+                which.remove("footprint");
+                System.err.println("bench: footprint left out: no target/nodecast-VERSION.tar.gz yet (mvn package)");
+            }
         }
         System.out.printf("# nodecast benchmarks (%s), %d cores, %s%n%n", quick ? "quick" : "full",
                 Runtime.getRuntime().availableProcessors(), java.time.LocalDate.now());
@@ -62,9 +90,17 @@ public final class Bench implements Callable<Integer> {
             switch (w) {
                 case "figure1" -> figure1();
                 case "delivery" -> delivery();
+                case "unpack" -> new UnpackBench(emitter(), quick ? 1 : Math.max(5, runs())).run(
+                        bundle(".tar.zst", "compile"), bundle(".tar.gz", "compile"), Path.of("/dev/shm/nodecast-bench-unpack"));
+                case "profile" -> {
+                    Map<String, Path> jars = new LinkedHashMap<>();
+                    if (baselineJar != null) jars.put("baseline (" + baselineJar.getFileName() + ")", baselineJar);
+                    jars.put("this build", home.resolve("target/nodecast.jar"));
+                    new UnpackBench(emitter(), 1).profile(bundle(".tar.zst", "compile"), Path.of("/dev/shm/nodecast-bench-profile"), jars);
+                }
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
-                case "cluster-delivery", "cluster-fixed", "startup" -> { }
+                case "cluster-delivery", "cluster-fixed", "startup", "footprint" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
         }
@@ -83,6 +119,7 @@ public final class Bench implements Callable<Integer> {
                     switch (w) {
                         case "cluster-delivery" -> c.delivery();
                         case "cluster-fixed" -> c.fixedCost();
+                        case "footprint" -> c.footprint(rate);
                         default -> c.startup(rate);
                     }
                 }
@@ -204,8 +241,8 @@ public final class Bench implements Callable<Integer> {
         long unpacked = 0;
         Runnable clean = () -> FileTrees.deleteQuietly(dest);
         List<Object[]> cases = new ArrayList<>();
-        cases.add(new Object[] {"GNU tar --zstd -xf", zst, List.of("sh", "-c", "mkdir -p " + dest + " && tar --zstd -xf " + zst + " -C " + dest)});
-        cases.add(new Object[] {"GNU tar -xzf", gz, List.of("sh", "-c", "mkdir -p " + dest + " && tar -xzf " + gz + " -C " + dest)});
+        cases.add(new Object[] {"GNU tar --zstd -xf", zst, List.of("sh", "-c", "mkdir -p \"$1\" && tar --zstd -xf \"$2\" -C \"$1\"", "sh", dest.toString(), zst.toString())});
+        cases.add(new Object[] {"GNU tar -xzf", gz, List.of("sh", "-c", "mkdir -p \"$1\" && tar -xzf \"$2\" -C \"$1\"", "sh", dest.toString(), gz.toString())});
         cases.add(new Object[] {"nodecast bcast, local", zst, nodecast("bcast", "-p", dest.toString(), zst.toString())});
         cases.add(new Object[] {"nodecast bcast, local", gz, nodecast("bcast", "-p", dest.toString(), gz.toString())});
         for (int nodes : quick ? List.of(1, 2) : List.of(1, 2, 3)) {

@@ -1,5 +1,6 @@
 package io.nodecast.bench;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -9,6 +10,8 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Every benchmark in its quick mode, so that none of them rots between full runs. */
+@Tag("python")
+@Tag("strace")
 class BenchQuickTest {
     @TempDir Path out;
 

@@ -1,5 +1,7 @@
 package io.nodecast.bench;
 
+import io.nodecast.core.FileTrees;
+import io.nodecast.env.Shell;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
 import io.nodecast.testbed.Testbed;
@@ -89,13 +91,18 @@ final class ClusterBench {
     }
 
     private static String openmpi(int count, int perHost) {
-        return TB.resolve("mpirun-openmpi") + " -np " + count * perHost + " --host " + hosts(count, perHost);
+        return q(TB.resolve("mpirun-openmpi")) + " -np " + count * perHost + " --host " + hosts(count, perHost);
     }
 
     private static String purgeAll(String dest) {
         StringBuilder s = new StringBuilder();
-        for (String h : COMPUTE) s.append(TB.resolve("run")).append(' ').append(h).append(" rm -rf ").append(dest).append("; ");
+        for (String h : COMPUTE) s.append(q(TB.resolve("run"))).append(' ').append(h).append(" rm -rf ").append(q(dest)).append("; ");
         return s.toString();
+    }
+
+    /** A path in a shell command, quoted: the checkout may be anywhere, a space in its path included. */
+    private static String q(Object path) {
+        return Shell.quote(path.toString());
     }
 
     private static String f2(double v) {
@@ -131,8 +138,8 @@ final class ClusterBench {
         Table t = new Table("method", "links", "hosts", "seconds (median)", "MB/s per host", "leader peak MiB", "vs GNU tar");
         Map<String, double[][]> series = new LinkedHashMap<>();
         int n = quick ? 1 : runs;
-        double tar = timed(TB.resolve("run") + " n1 sh -c 'mkdir -p " + dest + " && tar --zstd -xf " + bundle + " -C " + dest + "'", clean, n);
-        must(on("n1", "du -sb --exclude=.nodecast " + dest + " | cut -f1 > /dev/shm/nodecast-bench-size"), "du");
+        double tar = timed(q(TB.resolve("run")) + " n1 sh -c " + q("mkdir -p " + q(dest) + " && tar --zstd -xf " + q(bundle) + " -C " + q(dest)), clean, n);
+        must(on("n1", "du -sb --exclude=.nodecast " + q(dest) + " | cut -f1 > /dev/shm/nodecast-bench-size"), "du");
         unpacked = Long.parseLong(on("n1", "cat /dev/shm/nodecast-bench-size").out().strip());
         t.row("GNU tar --zstd -xf, on n1", "-", 1, f2(tar), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / tar), "-", "1.00");
         List<String[]> shapes = quick ? List.<String[]>of(new String[] {"unshaped", ""})
@@ -148,8 +155,8 @@ final class ClusterBench {
             List<double[]> pts = new ArrayList<>();
             for (int count : quick ? List.of(1, 3) : List.of(1, 2, 3)) {
                 String peakFile = "/dev/shm/nodecast-bench-peak";
-                String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + Launcher.nodecast() + " bcast -p " + dest
-                        + " " + bundle;
+                String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest)
+                        + " " + q(bundle);
                 double s = timed(script, clean, shape[1].contains("100mbit") ? 1 : n);
                 long peak = 0;
                 for (String h : COMPUTE.subList(0, count)) {
@@ -187,7 +194,7 @@ final class ClusterBench {
         for (int perHost : quick ? List.of(1) : List.of(1, 2, 4)) {
             List<double[]> pts = new ArrayList<>();
             for (int count : quick ? List.of(2) : List.of(1, 2, 3)) {
-                double s = timed(openmpi(count, perHost) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + empty, clean, quick ? 1 : runs);
+                double s = timed(openmpi(count, perHost) + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest) + " " + q(empty), clean, quick ? 1 : runs);
                 double bare = timed(openmpi(count, perHost) + " /bin/true", "", quick ? 1 : runs);
                 t.row(perHost, count, count * perHost, f2(s), f2(bare), f2(s - bare));
                 pts.add(new double[] {count, s});
@@ -229,13 +236,13 @@ final class ClusterBench {
             int perHost = ranks / COMPUTE.size();
             String run = openmpi(COMPUTE.size(), perHost);
             long ops0 = ops(pfs);
-            double d = timed(run + " " + pfs.resolve(prefixDir + "/bin/python3") + " -c '" + code + "'", "", 1);
+            double d = timed(run + " " + q(pfs.resolve(prefixDir + "/bin/python3")) + " -c " + q(code), "", 1);
             long ops1 = ops(pfs);
-            String job = openmpi(COMPUTE.size(), 1) + " " + Launcher.nodecast() + " bcast -p " + dest + " " + pfs.resolve("tier1.tar.zst")
-                    + " && " + run + " " + dest + "/bin/python3 -c '" + code + "'";
+            String job = openmpi(COMPUTE.size(), 1) + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest) + " " + q(pfs.resolve("tier1.tar.zst"))
+                    + " && " + run + " " + q(dest + "/bin/python3") + " -c " + q(code);
             double b = timed(job, clean, 1);
             long ops2 = ops(pfs);
-            double l = timed(run + " " + dest + "/bin/python3 -c '" + code + "'", "", 1);
+            double l = timed(run + " " + q(dest + "/bin/python3") + " -c " + q(code), "", 1);
             t.row(ranks, f2(d), ops1 - ops0, f2(b), ops2 - ops1, f2(l), f2(d / b) + "x", f2(b / l) + "x");
             direct.add(new double[] {ranks, d});
             nodecast.add(new double[] {ranks, b});
@@ -253,6 +260,84 @@ final class ClusterBench {
                         + "reads it), then the ranks run from their host's /dev/shm; the bcast step's time is included. Local starts: "
                         + "the same ranks from the delivered copy with no bcast. Metadata ops are the daemon's own counts (reads and writes excluded: they are not charged)."));
         Plot.lines(out.resolve("startup.png"), "Start-up time against ranks", "ranks", "seconds", series);
+    }
+
+    // ---------------------------------------------------------------- nodecast's own footprint on the shared file system
+
+    /**
+     * What starting nodecast itself asks of the shared file system, per node, for one bcast step: the distribution
+     * (target/nodecast-VERSION.tar.gz, with its jlink runtime and AOT cache) unpacked on the slow file system as a centre
+     * installs it, beside the same jar started with a whole JDK 25 from the same file system. The bundle is off that file
+     * system and empty, so every operation counted is nodecast's own.
+     */
+    void footprint(int rate) throws IOException {
+        Path tarball = distribution().orElseThrow(
+                () -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"));
+        Path backing = SHARED.resolve("bench/pfs-backing");
+        Path pfs = SHARED.resolve("pfs");
+        Files.createDirectories(pfs);
+        Path install = backing.resolve("apps");
+        FileTrees.delete(install);
+        Files.createDirectories(install);
+        must(sh(List.of("tar", "-xzf", tarball.toString(), "-C", install.toString())), "tar");
+        String dist;
+        try (var s = Files.list(install)) {
+            dist = s.findFirst().orElseThrow().getFileName().toString();
+        }
+        // the JDK this benchmark runs on, copied beside it: "a JDK on the shared file system"
+        Path jdk = Path.of(System.getProperty("java.home"));
+        must(sh(List.of("cp", "-a", jdk.toString(), install.resolve("jdk").toString())), "copying the JDK");
+        Path empty = SHARED.resolve("bench/empty.tar");
+        Files.write(empty, new byte[10240]);
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "mount", backing.toString(), pfs.toString(), "--rate", String.valueOf(rate),
+                "--burst", "20")), "slowfs mount");
+        String dest = "/dev/shm/nodecast-bench-footprint";
+        String clean = purgeAll(dest);
+        Path launcher = pfs.resolve("apps/" + dist + "/bin/nodecast");
+        Table t = new Table("nodecast started from", "hosts", "metadata ops per node", "file-system calls on the install, per process",
+                "step seconds");
+        List<String[]> kinds = List.of(new String[] {"the distribution: its runtime (jlink), AOT cache, launcher", ""},
+                new String[] {"the same jar on a whole JDK 25 (NODECAST_JAVA_HOME)", "env NODECAST_JAVA_HOME=" + q(pfs.resolve("apps/jdk")) + " "},
+                new String[] {"the distribution, staged on each node (NODECAST_STAGE=/dev/shm)", "env NODECAST_STAGE=/dev/shm/nodecast-bench-stage "});
+        for (String[] kind : kinds) {
+            // a first run on every host, uncounted: the JDK case makes its AOT cache beside the jar, staging unpacks the runtime
+            must(on("head", clean + openmpi(COMPUTE.size(), 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty)), "warm-up");
+            for (int count : quick ? List.of(1) : List.of(1, 3)) {
+                long before = ops(pfs);
+                double s = timed(openmpi(count, 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty), clean, 1);
+                long per = (ops(pfs) - before) / count;
+                // the same step under strace on one host: the calls that name a path on the install
+                String trace = "/dev/shm/nodecast-bench-footprint.strace";
+                must(on("n1", "rm -rf " + q(dest) + "; strace -f -qq -e trace=%file -o " + trace + " " + kind[1] + q(launcher) + " bcast -p "
+                        + q(dest) + " " + q(empty) + " >/dev/null"), "strace");
+                String calls = on("n1", "grep -c -F " + q(pfs.resolve("apps").toString()) + " " + trace + "; rm -f " + trace + "; rm -rf "
+                        + q(dest)).out().strip();
+                t.row(kind[0], count, per, calls, f2(s));
+            }
+        }
+        on("head", clean + purgeAll("/dev/shm/nodecast-bench-stage"));
+        must(sh(List.of(TB.resolve("slowfs/run").toString(), "unmount", pfs.toString())), "slowfs unmount");
+        FileTrees.delete(install);
+        emit.accept(new Emitted("footprint", "nodecast's own footprint on the shared file system: a bcast step of an empty bundle, "
+                + "the install on testbed/slowfs (" + (rate == 0 ? "unlimited" : rate + " metadata ops/s") + ")", t,
+                "Metadata ops: the slow file system's own count of everything but reads and writes, divided by the hosts (one rank each, "
+                        + "Open MPI). It serves every lookup (kernel caches off), so a call on a path costs one operation per component "
+                        + "below the mount point: more than on a parallel file system whose clients cache directory entries. File-system "
+                        + "calls: strace's count of the calls that name a path on the install, for one process on n1."));
+    }
+
+    /** The distribution 'mvn package' made, if it did. */
+    private static java.util.Optional<Path> distribution() throws IOException {
+        Path target = Launcher.home().resolve("target");
+        if (!Files.isDirectory(target)) return java.util.Optional.empty();
+        try (var s = Files.list(target)) {
+            return s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst();
+        }
+    }
+
+    static boolean distributionBuilt() throws IOException {
+        return distribution().isPresent();
     }
 
     /** Data operations are counted by slowfs but not charged: what loads a metadata server is the rest. */

@@ -5,6 +5,7 @@ import io.nodecast.testing.Cli;
 import io.nodecast.testing.Trees;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,6 +16,7 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** A destination on a 1 MiB tmpfs: the full-/dev/shm case, for real. Needs root (CI runs as root). */
+@Tag("root")
 class FullDestinationTest {
     @TempDir Path tmp;
     Path mount;

@@ -1,6 +1,7 @@
 package io.nodecast.e2e;
 
 import io.nodecast.testing.Launcher;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -13,6 +14,8 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The README's first command, as a user runs it. */
+@Tag("python")
+@Tag("strace")
 class DemoTest {
     @Test
     void theDemoShowsZeroCallsToTheSharedPrefixAndCleansUp() throws IOException {

@@ -2,6 +2,7 @@ package io.nodecast.e2e;
 
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.Trees;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,25 +13,116 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The distribution tarball a computing centre unpacks: it runs from there, without Maven and without building. */
+/**
+ * The distribution a computing centre unpacks (target/nodecast-VERSION.tar.gz): it runs from wherever it is unpacked,
+ * a path with a space included, without Maven, without building and without a JDK on the machine.
+ */
 class DistributionIT {
+    static final String VERSION = System.getProperty("nodecast.version");
+
     @TempDir Path tmp;
+
+    /** The tarball unpacked under a directory whose name has a space. */
+    private Path unpack() throws Exception {
+        Path dist = Launcher.home().resolve("target/nodecast-" + VERSION + ".tar.gz");
+        assertThat(dist).exists();
+        Path into = Files.createDirectories(tmp.resolve("centre apps"));
+        Trees.run(into, "tar", "-xzf", dist.toString());
+        return into.resolve("nodecast-" + VERSION);
+    }
 
     @Test
     void theDistributionRunsFromWhereverItIsUnpacked() throws Exception {
-        String version = System.getProperty("nodecast.version");
-        Path dist = Launcher.home().resolve("target/nodecast-" + version + ".tar.gz");
-        assertThat(dist).exists();
-        Trees.run(tmp, "tar", "-xzf", dist.toString());
-        Path unpacked = tmp.resolve("nodecast-" + version);
-        assertThat(unpacked.resolve("lib/nodecast.jar")).exists();
-        assertThat(unpacked.resolve("activate.sh")).exists();
+        Path unpacked = unpack();
+        for (String f : List.of("bin/nodecast", "lib/nodecast.jar", "lib/nodecast.aot", "lib/libzstd-jni.so", "runtime/bin/java",
+                "activate.sh", "site/activate.sh", "site/site.conf", "modulefiles/nodecast/" + VERSION,
+                "modulefiles/nodecast/" + VERSION + ".lua")) {
+            assertThat(unpacked.resolve(f)).as(f).exists();
+        }
         Launcher.Result r = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "env", "-p", "/dev/shm/x"), Map.of());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("export PYTHONHOME='/dev/shm/x';");
         assertThat(r.err()).doesNotContain("building");
-        Launcher.Result act = Launcher.exec(List.of("bash", "-c", "source " + unpacked.resolve("activate.sh") + " /dev/shm/x ''; type bcast; echo \"uses $_NODECAST\""), Map.of());
+        // its own runtime, and the AOT cache made at build time is used where it was unpacked
+        Launcher.Result v = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "--version"),
+                Map.of("NODECAST_JAVA_OPTS", "-Xlog:aot=info"));
+        assertThat(v.out()).contains("nodecast " + VERSION + "\n", "(" + unpacked.resolve("runtime") + ")",
+                "Opened AOT cache " + unpacked.resolve("lib/nodecast.aot"));
+        Launcher.Result act = Launcher.exec(List.of("bash", "-c", "source \"$1/activate.sh\" /dev/shm/x ''; type bcast; echo \"uses $_NODECAST\"",
+                "bash", unpacked.toString()), Map.of());
         assertThat(act.out()).contains("bcast is a function").contains("uses " + unpacked.resolve("bin/nodecast"));
         assertThat(Files.exists(Path.of("/dev/shm/x"))).isFalse();
+    }
+
+    /**
+     * As a centre installs it: loaded with Lmod, on a machine with no JDK at all (an empty tmpfs over /usr/lib/jvm in a
+     * mount namespace of its own, so JAVA_HOME and the java on PATH lead nowhere), it prints its version and delivers a
+     * bundle on this node.
+     */
+    @Test
+    @Tag("root")
+    @Tag("lmod")
+    void loadedWithLmodItRunsOnAMachineWithoutAJdk() throws Exception {
+        Path unpacked = unpack();
+        Path work = Files.createDirectories(tmp.resolve("job dir/app/bin"));
+        Files.writeString(work.resolve("main.py"), "print('hello')\n");
+        String dest = "/dev/shm/nodecast-dist-it-" + ProcessHandle.current().pid();
+        String script = """
+                set -u
+                mount -t tmpfs -o size=1m,mode=0755 nodecast-no-jdk /usr/lib/jvm || exit 90
+                echo "jvm dir: [$(ls -A /usr/lib/jvm)]"
+                if java -version 2>/dev/null; then echo "a java still runs"; exit 91; fi
+                source /usr/share/lmod/lmod/init/bash || exit 92
+                module use "$1/modulefiles" && module load nodecast || exit 93
+                echo "NODECAST=$NODECAST"
+                echo "nodecast is $(type -p nodecast)"
+                nodecast --version || exit 94
+                cd "$2" || exit 95
+                nodecast bundle dir app bin --pyc keep -q -o app.tar.zst || exit 96
+                nodecast bcast -p "$3" app.tar.zst || exit 97
+                cat "$3/bin/main.py"
+                source "$NODECAST/activate.sh" "$3" "" || exit 98
+                type bcast | head -1
+                """;
+        Launcher.Result r = Launcher.exec(List.of("unshare", "--mount", "--propagation", "private", "bash", "-c", script, "bash",
+                unpacked.toString(), work.getParent().getParent().toString(), dest), Map.of());
+        assertThat(r.exit()).as(r.out() + r.err()).isZero();
+        assertThat(r.out()).contains("jvm dir: []", "NODECAST=" + unpacked + "\n", "nodecast is " + unpacked.resolve("bin/nodecast"),
+                "nodecast " + VERSION + "\n", "Java 25", "(" + unpacked.resolve("runtime") + ")", "print('hello')", "bcast is a function");
+        // the job script's exit trap purged the destination
+        assertThat(Path.of(dest)).doesNotExist();
+    }
+
+    /**
+     * NODECAST_STAGE: the runtime and lib/ unpacked once into node-local storage, after which a start asks the install
+     * for its launcher and the build's id only (strace counts the calls that name the install).
+     */
+    @Test
+    @Tag("strace")
+    void stagedOnTheNodeAStartAsksTheInstallForAlmostNothing() throws Exception {
+        Path unpacked = unpack();
+        Path node = Files.createDirectories(tmp.resolve("node local"));
+        Map<String, String> env = Map.of("NODECAST_STAGE", node.toString());
+        Launcher.Result first = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "--version"), env);
+        assertThat(first.exit()).as(first.err()).isZero();
+        String id = Files.readString(unpacked.resolve("lib/stage.id")).strip();
+        Path staged = node.resolve("nodecast-" + uid() + "/" + id);
+        assertThat(first.out()).contains("(" + staged.resolve("runtime") + ")");
+        assertThat(Files.getPosixFilePermissions(staged.getParent())).isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+
+        Path empty = Files.write(tmp.resolve("empty.tar"), new byte[10240]);
+        Path trace = tmp.resolve("trace.txt");
+        Path dest = tmp.resolve("dest");
+        Launcher.Result r = Launcher.exec(List.of("strace", "-f", "-qq", "-e", "trace=%file", "-o", trace.toString(),
+                unpacked.resolve("bin/nodecast").toString(), "bcast", "--transport", "local", "-p", dest.toString(), empty.toString()), env);
+        assertThat(r.exit()).as(r.err()).isZero();
+        List<String> onInstall = Files.readAllLines(trace).stream().filter(l -> l.contains(unpacked.toString())).toList();
+        // execve and bash's open and stat of the launcher, its [[ -L ]], and lib/stage.id
+        assertThat(onInstall).as(String.join("\n", onInstall)).hasSizeLessThanOrEqualTo(6);
+        assertThat(onInstall).anyMatch(l -> l.contains("lib/stage.id")).noneMatch(l -> l.contains("/runtime/"));
+    }
+
+    private static String uid() {
+        return Launcher.exec(List.of("id", "-u"), Map.of()).out().strip();
     }
 }

@@ -4,6 +4,7 @@ import io.nodecast.bundle.SharedLibraries;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RealPython;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,6 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The paper's workflow on one node with the real launcher and the machine's real Python: bundle the prefix,
  * deliver it, reroute, import scipy, and check with strace that the original prefix is never touched.
  */
+@Tag("python")
+@Tag("strace")
 class LocalWorkflowTest {
     @TempDir static Path tmp;
     static Path dest;

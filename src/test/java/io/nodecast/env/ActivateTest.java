@@ -2,6 +2,7 @@ package io.nodecast.env;
 
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.TarBuilder;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -23,6 +24,7 @@ class ActivateTest {
         return Launcher.exec(List.of(shell, file.toString()), env);
     }
 
+    @Tag("zsh")
     @ParameterizedTest
     @ValueSource(strings = {"bash", "zsh"})
     void theWorkflowOfThePapersJobScriptWithAnEmptyLauncher(String shell) throws Exception {
@@ -44,7 +46,7 @@ class ActivateTest {
                 bcast-userbase || exit 12
                 mirror %4$s bin || exit 13
                 ls %2$s/lib/python3.11/site-packages %2$s/bin
-                """.formatted(Launcher.home().resolve("activate.sh"), dest, tier1, tmp.resolve("app"), marker);
+                """.formatted(Shell.quote(Launcher.home().resolve("activate.sh").toString()), dest, tier1, tmp.resolve("app"), marker);
         Launcher.Result r = shell(shell, script, Map.of("PYTHONUSERBASE", tmp.resolve("userbase").toString()));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("HOME=" + dest + " PATHSET=unset UB=" + dest, "path-ok", "ld-ok",
@@ -69,7 +71,7 @@ class ActivateTest {
                 bcast-userbase || exit 12
                 mirror %5$s bin || exit 13
                 for n in %2$s/*; do ls "$n/bin" "$n/lib/python3.11/site-packages" | tr '\n' ' '; echo; done
-                """.formatted(Launcher.home().resolve("activate.sh"), nodes, launcher, tier1, tmp.resolve("app")),
+                """.formatted(Shell.quote(Launcher.home().resolve("activate.sh").toString()), nodes, launcher, tier1, tmp.resolve("app")),
                 Map.of("PYTHONUSERBASE", userbase.getParent().getParent().getParent().toString()));
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out().lines().filter(l -> l.contains("main.py") && l.contains("tier1.py") && l.contains("mine.py")).count()).isEqualTo(2);
@@ -85,7 +87,7 @@ class ActivateTest {
                 source %s %s ""
                 bcast /nonexistent/tier1.tar.zst
                 echo "status=$?"
-                """.formatted(Launcher.home().resolve("activate.sh"), dest), Map.of());
+                """.formatted(Shell.quote(Launcher.home().resolve("activate.sh").toString()), dest), Map.of());
         assertThat(r.out()).contains("status=3");
         assertThat(r.err()).contains("/nonexistent/tier1.tar.zst", "does not exist");
     }
@@ -108,7 +110,7 @@ class ActivateTest {
                 export PYTHONPATH=/shared/a:/shared/b
                 eval "$(%s env -p /dev/shm/somewhere)"
                 echo "$PYTHONHOME|${PYTHONPATH-unset}|$PYTHONUSERBASE|${PATH%%%%:*}|${LD_LIBRARY_PATH%%%%:*}"
-                """.formatted(Launcher.nodecast()), Map.of());
+                """.formatted(Shell.quote(Launcher.nodecast().toString())), Map.of());
         assertThat(r.out().strip()).isEqualTo("/dev/shm/somewhere|unset|/dev/shm/somewhere|/dev/shm/somewhere/bin|/dev/shm/somewhere/lib");
     }
 }

@@ -161,7 +161,7 @@ class ShapeTest {
                 wait $r || exit 1
                 e=$(date +%%s%%N)
                 echo "nanoseconds $((e - s))"
-                """.formatted(Testbed.DIR, mib);
+                """.formatted(io.nodecast.env.Shell.quote(Testbed.DIR.toString()), mib);
         Launcher.Result r = Launcher.exec(List.of("timeout", "120", "bash", "-c", script), Map.of());
         assertThat(r.exit()).as(r.err() + r.out()).isZero();
         Matcher m = Pattern.compile("nanoseconds (\\d+)").matcher(r.out());

@@ -175,11 +175,12 @@ class SlurmTest {
     @Order(5)
     void sallocGivesAnAllocationTheActivatedShellDeliversInto() {
         String script = """
-                source %1$s/activate.sh /dev/shm/local "srun -N $SLURM_JOB_NUM_NODES -n $SLURM_JOB_NUM_NODES"
-                bcast %2$s/mpi4py-tier2.tar.zst || exit 11
+                source "$1/activate.sh" /dev/shm/local "srun -N $SLURM_JOB_NUM_NODES -n $SLURM_JOB_NUM_NODES"
+                bcast "$2/mpi4py-tier2.tar.zst" || exit 11
                 srun -N 3 -n 3 sh -c 'echo "on $(hostname): $(ls /dev/shm/local/lib/python3.11/site-packages)"'
-                """.formatted(Launcher.home(), Testbed.BUNDLES);
-        Launcher.Result r = Testbed.on(Testbed.HEAD, "salloc", "-N", "3", "bash", "-c", script);
+                """;
+        Launcher.Result r = Testbed.on(Testbed.HEAD, "salloc", "-N", "3", "bash", "-c", script, "bash", Launcher.home().toString(),
+                Testbed.BUNDLES.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.err()).contains("Granted job allocation");
         assertThat(r.out().lines().sorted().toList()).containsExactly("on n1: mpi4py", "on n2: mpi4py", "on n3: mpi4py");
@@ -189,10 +190,22 @@ class SlurmTest {
     @Test
     @Order(6)
     void upNamesWhatIsMissing() throws Exception {
-        Launcher.Result notRoot = Launcher.exec(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                Testbed.DIR.resolve("up").toString()), Map.of());
-        assertThat(notRoot.exit()).isNotZero();
-        assertThat(notRoot.err()).contains("testbed: must run as root");
+        // a copy of the scripts and the configuration the unprivileged user can read: the checkout may be in a 0700 home
+        Path readable = Files.createTempDirectory("nodecast-up-copy");
+        try {
+            Files.setPosixFilePermissions(readable, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+            for (String f : List.of("up", "lib.sh")) Files.copy(Testbed.DIR.resolve(f), readable.resolve(f), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+            Path conf = readable.resolve("testbed.conf");
+            Files.copy(Path.of(Launcher.exec(List.of("bash", "-c", "source \"$1/lib.sh\" && echo \"$TB_CONF\"", "bash", Testbed.DIR.toString()),
+                    Map.of()).out().strip()), conf);
+            Files.setPosixFilePermissions(conf, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            Launcher.Result notRoot = Launcher.exec(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                    readable.resolve("up").toString()), Map.of("NODECAST_TESTBED_CONF", conf.toString()));
+            assertThat(notRoot.exit()).isNotZero();
+            assertThat(notRoot.err()).contains("testbed: must run as root");
+        } finally {
+            io.nodecast.core.FileTrees.delete(readable);
+        }
         // every program on PATH but munged and slurmctld
         Path bin = Files.createTempDirectory("nodecast-path");
         try {

@@ -49,10 +49,10 @@ class TestbedTest {
 
     @Test
     void thePapersJobScriptRunsAsItIsOnOpenMpi() throws Exception {
-        String mpirun = Testbed.DIR.resolve("mpirun-openmpi").toString();
+        // the bed's mpirun found on PATH: RUN is split into words, as in the paper's script, and the checkout's path may have a space
         Launcher.Result r = Testbed.on("head", Map.of("PYTHONUSERBASE", Testbed.SHARED.resolve("userbase").toString(),
                         "PBCAST", Launcher.home().toString(), "SHARED", Testbed.SHARED.toString(),
-                        "LAUNCH", mpirun + " -np 3", "RUN", mpirun + " -np 6"),
+                        "PATH", Testbed.DIR + ":" + System.getenv("PATH"), "LAUNCH", "mpirun-openmpi -np 3", "RUN", "mpirun-openmpi -np 6"),
                 "bash", Testbed.DIR.resolve("jobs/paper-generic.sh").toString());
         assertThat(r.exit()).as(r.err()).isZero();
         Matcher m = Pattern.compile("rank (\\d) of 6 on (n\\d): numpy (\\S+) mine (\\S+)").matcher(Testbed.reports());
@@ -73,14 +73,16 @@ class TestbedTest {
 
     @Test
     void onlyTheComputeHostsGetTheBundlesAndTheAppNeverTouchesTheSharedFileSystem() {
+        // paths as arguments, so that a checkout anywhere (a space in its path included) works
         String script = """
-                source %1$s/activate.sh /dev/shm/local "%1$s/testbed/mpirun-openmpi -np 3"
-                bcast %2$s/py311-tier1.tar.zst || exit 11
-                for h in head n1 n2 n3; do echo "$h: $(%1$s/testbed/run $h ls /dev/shm)"; done
-                %1$s/testbed/mpirun-openmpi -np 1 %1$s/bin/nodecast trace --json --shared %3$s --shared %4$s -- \\
+                source "$1/activate.sh" /dev/shm/local "'$1/testbed/mpirun-openmpi' -np 3"
+                bcast "$2/py311-tier1.tar.zst" || exit 11
+                for h in head n1 n2 n3; do echo "$h: $("$1/testbed/run" $h ls /dev/shm)"; done
+                "$1/testbed/mpirun-openmpi" -np 1 "$1/bin/nodecast" trace --json --shared "$3" --shared "$4" -- \\
                     python3 -c 'import numpy, scipy, scipy.linalg'
-                """.formatted(Launcher.home(), BUNDLES, Testbed.SHARED, RealPython.prefix());
-        Launcher.Result r = Testbed.on("head", "bash", "-c", script);
+                """;
+        Launcher.Result r = Testbed.on("head", "bash", "-c", script, "bash", Launcher.home().toString(), BUNDLES.toString(),
+                Testbed.SHARED.toString(), RealPython.prefix().toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(r.out()).contains("head: \n", "n1: local", "n2: local", "n3: local");
         assertThat(r.out()).contains("\"under_shared\": {\"" + Testbed.SHARED + "\": 0, \"" + RealPython.prefix() + "\": 0}");

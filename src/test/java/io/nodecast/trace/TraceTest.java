@@ -2,6 +2,7 @@ package io.nodecast.trace;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.testing.Launcher;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,6 +17,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Tag("strace")
 class TraceTest {
     @TempDir Path tmp;
 

@@ -5,6 +5,7 @@ import io.nodecast.core.NodecastException;
 import io.nodecast.format.ChunkInputs;
 import io.nodecast.testing.RawTar;
 import io.nodecast.testing.TarTrees;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,6 +52,7 @@ class GnuTarParityTest {
         }
     }
 
+    @Tag("go-src")
     @ParameterizedTest(name = "{0}")
     @MethodSource("goArchives")
     void goArchiveTarTestData(String name) throws Exception {

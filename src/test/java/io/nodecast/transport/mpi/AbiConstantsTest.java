@@ -1,5 +1,6 @@
 package io.nodecast.transport.mpi;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -11,6 +12,7 @@ import java.util.regex.Pattern;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The constants nodecast carries for each ABI family, checked against the installed mpi.h files. */
+@Tag("mpi")
 class AbiConstantsTest {
     static final Path MPICH_H = Path.of("/usr/include/x86_64-linux-gnu/mpich/mpi.h");
     static final Path OPENMPI_H = Path.of("/usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h");

@@ -77,6 +77,7 @@ class MpiDeliveryTest {
         }
     }
 
+    @Tag("root")
     @Test
     void aFullDestinationOnOneNodeFailsTheJobNamingThatNode() throws Exception {
         Path node1 = Files.createDirectories(tmp.resolve("nodes/" + hostName() + "-n1"));
