@@ -22,7 +22,9 @@ public interface DestFiles {
     /**
      * Replaces the regular file at {@code rel} by {@code content}: a new file written beside it, given the old
      * one's mode and times, then renamed over it. Never writes into the old file, so a program running from it
-     * is untouched ("text file busy" cannot happen) and a failure leaves the old file whole.
+     * is untouched ("text file busy" cannot happen) and a failure leaves the old file whole, with no temporary
+     * file left. The directory may be read-only (a bundle's 0555 directory, its mode already applied after the
+     * unpack): it is made writable for the rename and given its mode back.
      */
     void replace(String rel, byte[] content) throws IOException;
 }
