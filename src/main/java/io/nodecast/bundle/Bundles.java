@@ -4,6 +4,7 @@ import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
+import io.nodecast.relocate.Manifest;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,14 +34,15 @@ public final class Bundles {
         }
     }
 
-    /** Tier 1: an interpreter prefix (conda, pyenv, a modules path). */
+    /** Tier 1: an interpreter prefix (conda, pyenv, a modules path), or R's home (laid out as a prefix: {@link RHome}). */
     public static BundleSummary prefix(Path prefix, Excludes excludes, PycMode pyc, Optional<Path> python, Output out) {
         Path root = realDir(prefix);
+        if (RHome.is(root)) return RHome.bundle(prefix, root, excludes, out);
         List<Path> members = PREFIX_MEMBERS.stream().filter(m -> Files.exists(root.resolve(m))).map(Path::of).toList();
         if (members.isEmpty()) {
             throw new NodecastException(ExitCode.USAGE, root + " has none of " + PREFIX_MEMBERS + ": is it an install prefix?");
         }
-        BundleSpec spec = new BundleSpec(root, members, excludes, pyc, true);
+        BundleSpec spec = new BundleSpec(root, members, excludes, pyc, true).withRelocation(origins(prefix, root));
         return write(spec, pyc == PycMode.COMPILE ? python.or(() -> findPython(root)) : Optional.empty(), out);
     }
 
@@ -60,7 +62,10 @@ public final class Bundles {
         if (!Files.isDirectory(root)) {
             throw new NodecastException(ExitCode.USAGE, "the user base " + root + " does not exist: nothing to bundle (set PYTHONUSERBASE)");
         }
-        return write(new BundleSpec(realDir(root), List.of(), excludes, pyc, false),
+        Path real = realDir(root);
+        List<Manifest.Origin> origins = new ArrayList<>(origins(root, real));
+        interpreterOrigin(python).ifPresent(origins::add);
+        return write(new BundleSpec(real, List.of(), excludes, pyc, false).withRelocation(origins),
                 pyc == PycMode.COMPILE ? Optional.of(python) : Optional.empty(), out);
     }
 
@@ -85,7 +90,10 @@ public final class Bundles {
             }
             cmd.addAll(packages);
             run(cmd, "install the packages");
-            return write(new BundleSpec(tmp.toRealPath(), List.of(), excludes, pyc, false),
+            Path real = tmp.toRealPath();
+            List<Manifest.Origin> origins = new ArrayList<>(origins(tmp, real));
+            interpreterOrigin(python).ifPresent(origins::add);
+            return write(new BundleSpec(real, List.of(), excludes, pyc, false).withRelocation(origins),
                     pyc == PycMode.COMPILE ? Optional.of(python) : Optional.empty(), out);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -103,7 +111,12 @@ public final class Bundles {
      * the rerouted LD_LIBRARY_PATH finds them first.
      */
     public static SyslibsResult syslibs(List<Path> targets, Output out) {
-        SharedLibraries.Closure closure = SharedLibraries.of(targets);
+        return syslibs(targets, Optional.empty(), out);
+    }
+
+    /** @param run a shell command whose loaded libraries are added to the ldd closure (what dlopen brings in) */
+    public static SyslibsResult syslibs(List<Path> targets, Optional<String> run, Output out) {
+        SharedLibraries.Closure closure = SharedLibraries.of(targets, run);
         Path stage = null;
         try {
             stage = Files.createTempDirectory("nodecast-syslibs-");
@@ -135,6 +148,28 @@ public final class Bundles {
             if (staging != null) FileTrees.deleteQuietly(staging);
         }
     }
+
+    /**
+     * A tree's original paths, all landing at DEST: as given (absolute) and, when a link leads there, its real path.
+     */
+    static List<Manifest.Origin> origins(Path given, Path real) {
+        Path abs = given.toAbsolutePath().normalize();
+        return abs.equals(real) ? List.of(new Manifest.Origin(real.toString(), ""))
+                : List.of(new Manifest.Origin(real.toString(), ""), new Manifest.Origin(abs.toString(), ""));
+    }
+
+    /**
+     * Tier 2: pip writes the interpreter that ran it into every script it installs ("#!PREFIX/bin/python3.11").
+     * After rerouting that interpreter is DEST's (tier 1 is unpacked there too), so its prefix maps to DEST. The
+     * system's own Python stays as it is: /usr is not a tier-1 prefix, and mapping it would rewrite every /usr path.
+     */
+    static Optional<Manifest.Origin> interpreterOrigin(Path python) {
+        Path prefix = Path.of(run(List.of(python.toString(), "-c", "import sys; print(sys.prefix)"), "ask " + python + " for its prefix").strip());
+        if (SYSTEM_PREFIXES.contains(prefix.toString())) return Optional.empty();
+        return Optional.of(new Manifest.Origin(prefix.toString(), ""));
+    }
+
+    private static final java.util.Set<String> SYSTEM_PREFIXES = java.util.Set.of("/", "/usr", "/usr/local");
 
     /** Where an interpreter is installed: its {@code sys.base_prefix}. */
     public static Path prefixOf(Path python) {

@@ -43,11 +43,13 @@ public final class SharedLibraries {
      * The closure.
      * @param libraries soname to the file that provides it on this machine
      * @param missing   sonames the loader could not find (they will not load on the nodes either)
+     * @param atRunTime sonames among libraries that only a run of the command showed (dlopen: ctypes, plugins)
      */
-    public record Closure(Map<String, Path> libraries, Set<String> missing) {
+    public record Closure(Map<String, Path> libraries, Set<String> missing, Set<String> atRunTime) {
         public Closure {
             libraries = Map.copyOf(libraries);
             missing = Set.copyOf(missing);
+            atRunTime = Set.copyOf(atRunTime);
         }
     }
 
@@ -58,6 +60,14 @@ public final class SharedLibraries {
      * that live outside every directory target, without {@link #NODE_OWN}.
      */
     public static Closure of(List<Path> targets) {
+        return of(targets, java.util.Optional.empty());
+    }
+
+    /**
+     * The closure, and with {@code run} what a run of that shell command actually loaded: ldd sees what ELF files
+     * ask for, not what they open with dlopen (ctypes, plugins, Python's own extension modules' dependencies).
+     */
+    public static Closure of(List<Path> targets, java.util.Optional<String> run) {
         List<Path> elves = new ArrayList<>();
         List<Path> inside = new ArrayList<>();
         for (Path t : targets) {
@@ -76,9 +86,17 @@ public final class SharedLibraries {
         for (int i = 0; i < elves.size(); i += LDD_BATCH) {
             ldd(elves.subList(i, Math.min(elves.size(), i + LDD_BATCH)), libs, missing);
         }
+        Set<String> atRunTime = new TreeSet<>();
+        if (run.isPresent()) {
+            for (Map.Entry<String, Path> e : LoadedLibraries.run(run.get()).entrySet()) {
+                if (libs.putIfAbsent(e.getKey(), e.getValue()) == null) atRunTime.add(e.getKey());
+            }
+        }
         libs.keySet().removeAll(NODE_OWN);
         libs.values().removeIf(p -> inside.stream().anyMatch(d -> real(p).startsWith(d)));
-        return new Closure(libs, missing);
+        atRunTime.retainAll(libs.keySet());
+        missing.removeAll(libs.keySet());
+        return new Closure(libs, missing, atRunTime);
     }
 
     private static void ldd(List<Path> files, Map<String, Path> libs, Set<String> missing) {

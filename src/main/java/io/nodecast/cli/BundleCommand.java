@@ -64,6 +64,10 @@ public final class BundleCommand implements Runnable {
         @Option(names = {"-q", "--quiet"}, description = "No progress bar, no summary line.")
         boolean quiet;
 
+        @Option(names = {"-v", "--verbose"}, description = "Name every symbolic link made relative, followed or left out, "
+                + "and every file that names the original prefix but cannot be relocated.")
+        boolean verbose;
+
         Excludes excludes() {
             return Excludes.of(!noDefaultExcludes, excludes);
         }
@@ -84,7 +88,12 @@ public final class BundleCommand implements Runnable {
                 T result = build.apply(new Bundles.Output(output, level, workers, n -> {
                     if (pb != null) pb.stepTo(n);
                 }));
-                if (!quiet) spec.commandLine().getOut().println(summaryOf.apply(result).line());
+                BundleSummary summary = summaryOf.apply(result);
+                if (verbose) {
+                    String name = output.getFileName().toString();
+                    summary.notes().forEach(n -> spec.commandLine().getErr().println(name + ": " + n));
+                }
+                if (!quiet) spec.commandLine().getOut().println(summary.line());
                 return result;
             }
         }
@@ -173,11 +182,20 @@ public final class BundleCommand implements Runnable {
                 description = "ELF files, or directories searched for them. Default: the prefix of --python (else python3).")
         List<Path> targets = new ArrayList<>();
 
+        @Option(names = "--run", paramLabel = "CMD", description = "Also run CMD (a shell command, e.g. 'python3 -c \"import numpy, "
+                + "scipy, ssl, ctypes\"') and add the libraries it loads, dlopen included, that ldd cannot see.")
+        String run;
+
         @Override
         public void run() {
             List<Path> from = targets.isEmpty() ? List.of(Bundles.prefixOf(common.pythonOr(Path.of("python3")))) : targets;
-            var c = common.write(spec, 0, out -> Bundles.syslibs(from, out), Bundles.SyslibsResult::summary).closure();
-            if (!common.quiet) spec.commandLine().getOut().println(c.libraries().size() + " libraries: " + String.join(" ", c.libraries().keySet()));
+            var c = common.write(spec, 0, out -> Bundles.syslibs(from, Optional.ofNullable(run), out), Bundles.SyslibsResult::summary).closure();
+            if (!common.quiet) {
+                spec.commandLine().getOut().println(c.libraries().size() + " libraries: " + String.join(" ", c.libraries().keySet()));
+                if (run != null) {
+                    spec.commandLine().getOut().println(c.atRunTime().size() + " of them loaded only at run time: " + String.join(" ", c.atRunTime()));
+                }
+            }
             if (!c.missing().isEmpty()) {
                 spec.commandLine().getErr().println("nodecast: warning: not found by the loader here (not bundled): " + String.join(" ", c.missing()));
             }

@@ -9,6 +9,8 @@ import io.nodecast.bundle.PycMode;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.core.Units;
+import io.nodecast.relocate.NioDestFiles;
+import io.nodecast.relocate.Relocator;
 import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.ChunkSource;
 import io.nodecast.transport.NodeFailure;
@@ -210,6 +212,23 @@ public final class Delivery {
             unpackSeconds = u.seconds;
             if (u.failure != null && failure == null) failure = failure(u.failure);
             summary = u.summary;
+            // issue 13: relocation, after a complete unpack and before the completion mark (Relocator.afterUnpack)
+            if (failure == null) {
+                long r0 = System.nanoTime();
+                try {
+                    for (String note : relocate(dest, h.label(), summary).notes()) {
+                        if (options.log() != null) {
+                            options.log().printf("%s: %s: %s%n", topo.host(), h.label(), note);
+                            options.log().flush();
+                        }
+                    }
+                } catch (NodecastException e) {
+                    failure = failure(e);
+                } catch (RuntimeException | Error e) {  // the other leaders wait in the collectives below: never leave
+                    failure = failure(new NodecastException(ExitCode.FAILURE, h.label() + ": relocation failed: " + e, e));
+                }
+                unpackSeconds += (System.nanoTime() - r0) / 1e9;
+            }
         }
 
         // rank 0's checksum and verdict reach every leader; a leader that received other bytes fails
@@ -249,6 +268,18 @@ public final class Delivery {
                 skipped > 0 ? " (" + skipped + " already had it)" : "");
         return new Outcome(new BundleTiming(h.label(), h.size(), topo.nodes(), skipped, true, slowest[0], slowest[1],
                 slowest[2], slowest[3], (long) slowest[4], (long) slowest[5]), failure);
+    }
+
+    /**
+     * Points the files the bundle names in its relocation list at DEST. NioDestFiles is the java.nio stand-in for
+     * the kernel-contained file layer (see io.nodecast.relocate.DestFiles).
+     */
+    private static Relocator.Outcome relocate(Destination dest, String label, UnpackSummary summary) {
+        try {
+            return Relocator.afterUnpack(java.util.Optional.ofNullable(summary.manifest()), dest.root(), new NioDestFiles(dest.root()));
+        } catch (NodecastException e) {
+            throw new NodecastException(e.exitCode(), label + ": " + e.getMessage(), e.getCause());
+        }
     }
 
     /** Rank 0: what each bundle is, before anything is sent. Mirrored trees are bundled here, into DEST. */

@@ -17,10 +17,17 @@ public sealed interface Language permits Language.Python, Language.R, Language.J
     /** The interpreter-specific changes; {@link #reroute} adds PATH and LD_LIBRARY_PATH. */
     List<EnvChange> own(Path dest);
 
+    /** Where the interpreter's commands are in DEST, first first. */
+    default List<Path> bin(Path dest) {
+        return List.of(dest.resolve("bin"));
+    }
+
     /** Every change, in order, computed against the current environment. */
     default List<EnvChange> reroute(Path dest, Map<String, String> current) {
         List<EnvChange> out = new ArrayList<>(own(dest));
-        out.add(EnvChange.set("PATH", prepend(dest.resolve("bin"), current.get("PATH"))));
+        String path = current.get("PATH");
+        for (Path dir : bin(dest).reversed()) path = prepend(dir, path);
+        out.add(EnvChange.set("PATH", path));
         out.add(EnvChange.set("LD_LIBRARY_PATH", prepend(dest.resolve("lib"), current.get("LD_LIBRARY_PATH"))));
         return out;
     }
@@ -71,8 +78,11 @@ public sealed interface Language permits Language.Python, Language.R, Language.J
     }
 
     /**
-     * R finds its installation from R_HOME and packages from the R_LIBS variables; the user library
-     * (~/R/...) is the home file system again, so it points at the local copy too.
+     * R finds its installation from R_HOME (RHOME for Rscript, which otherwise runs the R it was built for) and
+     * packages from the R_LIBS variables; the user library (~/R/...) is the home file system again, so it points
+     * at the local copy too. DEST is laid out as a prefix: R's home at lib/R (a conda or source-built R bundled
+     * with {@code bundle prefix PREFIX}, or Debian's /usr/lib/R with {@code bundle prefix /usr/lib/R}); R's own
+     * bin/ follows DEST/bin on PATH, for the home-only layout.
      */
     record R() implements Language {
         @Override
@@ -81,9 +91,15 @@ public sealed interface Language permits Language.Python, Language.R, Language.J
         }
 
         @Override
+        public List<Path> bin(Path dest) {
+            return List.of(dest.resolve("bin"), dest.resolve("lib/R/bin"));
+        }
+
+        @Override
         public List<EnvChange> own(Path dest) {
             String home = dest.resolve("lib/R").toString();
-            return List.of(EnvChange.set("R_HOME", home), EnvChange.set("R_LIBS", dest.resolve("lib/R/library").toString()),
+            return List.of(EnvChange.set("R_HOME", home), EnvChange.set("RHOME", home),
+                    EnvChange.set("R_LIBS", dest.resolve("lib/R/library").toString()),
                     EnvChange.set("R_LIBS_USER", dest.resolve("lib/R/library").toString()),
                     EnvChange.set("R_LIBS_SITE", dest.resolve("lib/R/site-library").toString()));
         }

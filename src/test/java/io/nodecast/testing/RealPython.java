@@ -16,13 +16,30 @@ public final class RealPython {
         return Path.of(ask("import sys; print(sys.base_prefix)"));
     }
 
+    /** Its version, as platform.python_version() says ("3.11.7"). */
+    public static String version() {
+        return ask("import platform; print(platform.python_version())");
+    }
+
     /** The bundle of the prefix, made with the real launcher; reused while the prefix is unchanged. */
     public static synchronized Path bundle() {
         Path out = Launcher.home().resolve("target/test-fixtures/python-prefix.tar.zst");
-        if (Files.exists(out)) return out;
+        if (Files.exists(out) && firstEntry(out).equals(".nodecast-bundle")) return out;
         Launcher.Result r = Launcher.run(Map.of(), "bundle", "prefix", prefix().toString(), "-o", out.toString(), "-q");
         if (r.exit() != 0) throw new AssertionError("bundling the Python prefix failed: " + r.err());
         return out;
+    }
+
+    /** A fixture made before bundles carried their relocation list is made again. */
+    private static String firstEntry(Path bundle) {
+        try (var in = new java.io.BufferedInputStream(Files.newInputStream(bundle));
+             var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                     io.nodecast.format.Compression.ZSTD.decompress(in))) {
+            var e = tar.getNextEntry();
+            return e == null ? "" : e.getName();
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private static String ask(String code) {

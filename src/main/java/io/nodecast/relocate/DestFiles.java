@@ -1,0 +1,30 @@
+package io.nodecast.relocate;
+
+import java.io.IOException;
+
+/**
+ * The only file operations relocation makes inside DEST, by path relative to it. An implementation must
+ * never follow a symbolic link, in any component: the paths come from the bundle, and a link planted by an
+ * earlier bundle must not take a rewrite outside DEST. {@link NioDestFiles} does it with lstat checks; the
+ * extractor's kernel-contained file layer (openat2 with RESOLVE_BENEATH) does it by construction.
+ */
+public interface DestFiles {
+    /**
+     * The contents of the regular file at {@code rel}.
+     *
+     * @param rel      '/'-separated, normalized, relative to DEST
+     * @param maxBytes a file larger than this is an error, not a partial read
+     * @throws java.nio.file.NoSuchFileException if there is nothing at rel
+     * @throws IOException                       if it is not a regular file, is too large, or cannot be read
+     */
+    byte[] read(String rel, int maxBytes) throws IOException;
+
+    /**
+     * Replaces the regular file at {@code rel} by {@code content}: a new file written beside it, given the old
+     * one's mode and times, then renamed over it. Never writes into the old file, so a program running from it
+     * is untouched ("text file busy" cannot happen) and a failure leaves the old file whole, with no temporary
+     * file left. The directory may be read-only (a bundle's 0555 directory, its mode already applied after the
+     * unpack): it is made writable for the rename and given its mode back.
+     */
+    void replace(String rel, byte[] content) throws IOException;
+}

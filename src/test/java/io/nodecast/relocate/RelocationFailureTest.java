@@ -1,0 +1,97 @@
+package io.nodecast.relocate;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.testing.Cli;
+import io.nodecast.testing.TarBuilder;
+import io.nodecast.testing.Trees;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** A bundle whose relocation fails on a node is not marked complete there, and the message names the file. */
+class RelocationFailureTest {
+    @TempDir Path tmp;
+
+    private static String list(String... records) {
+        return "nodecast-bundle 1\nmap /opt/orig .\n" + String.join("\n", records) + "\n";
+    }
+
+    @Test
+    void aListedFileThatIsALinkFailsTheBundleAndNothingIsMarkedComplete() {
+        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc"))
+                .dir("lib", 0755).file("lib/y.pc", "prefix=/opt/orig\n").symlink("lib/x.pc", "y.pc").writeTo(tmp.resolve("b.tar"));
+        Path dest = tmp.resolve("d");
+        Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
+        assertThat(r.exit()).isEqualTo(ExitCode.DESTINATION.code());
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("b.tar", "'lib/x.pc'", "symbolic link");
+        assertThat(dest.resolve(".nodecast/incomplete")).exists();
+        assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+        assertThat(dest.resolve("lib/y.pc")).hasContent("prefix=/opt/orig");
+    }
+
+    @Test
+    void aListThatNamesAFileTheBundleDoesNotHoldFailsIt() {
+        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc")).dir("lib", 0755).writeTo(tmp.resolve("b.tar"));
+        Cli r = Cli.run("bcast", "-p", tmp.resolve("d").toString(), b.toString());
+        assertThat(r.exit()).isEqualTo(ExitCode.BUNDLE.code());
+        assertThat(r.err()).contains("'lib/x.pc' is in the bundle's relocation list but was not unpacked");
+    }
+
+    @Test
+    void aHostileListIsRefused() {
+        Path b = new TarBuilder().file(".nodecast-bundle", list("text ../../etc/passwd")).writeTo(tmp.resolve("b.tar"));
+        Cli r = Cli.run("bcast", "-p", tmp.resolve("d").toString(), b.toString());
+        assertThat(r.exit()).isEqualTo(ExitCode.BUNDLE.code());
+        assertThat(r.err()).contains("relocation list (.nodecast-bundle) line 3");
+    }
+
+    @Test
+    void aRelocatedBundleIsMarkedCompleteAndTheListDoesNotStayInDest() throws Exception {
+        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc", "shebang bin/tool"))
+                .dir("lib", 0755).file("lib/x.pc", "prefix=/opt/orig\n").dir("bin", 0555).file("bin/tool", "#!/opt/orig/bin/python\n", 0755)
+                .writeTo(tmp.resolve("b.tar"));
+        Path dest = tmp.resolve("d");
+        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), b.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("b.tar: relocated to " + dest + ": 2 of the 2 files that name /opt/orig");
+        assertThat(dest.resolve("lib/x.pc")).hasContent("prefix=" + dest);
+        assertThat(dest.resolve("bin/tool")).hasContent("#!" + dest + "/bin/python");
+        assertThat(dest.resolve(Manifest.ENTRY_NAME)).doesNotExist();
+        assertThat(Files.readString(dest.resolve(".nodecast/ledger"))).contains("b.tar");
+        // a second destination relocates the same bytes again
+        Path second = tmp.resolve("second");
+        assertThat(Cli.run("bcast", "-p", second.toString(), b.toString()).exit()).isZero();
+        assertThat(second.resolve("bin/tool")).hasContent("#!" + second + "/bin/python");
+    }
+
+    /** A destination on a 1 MiB tmpfs: the bundle fits, its relocated copy beside it does not. Needs root. */
+    @Test
+    @Tag("root")
+    void aFullDestinationDuringRelocationIsNamedAndLeavesTheOldFileAndNoMark() throws Exception {
+        Path mount = Files.createDirectories(tmp.resolve("small"));
+        Trees.run(tmp, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString());
+        try {
+            String big = "prefix=/opt/orig\n".repeat(600 << 10 >> 4);
+            Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/big.pc")).dir("lib", 0755).file("lib/big.pc", big)
+                    .writeTo(tmp.resolve("b.tar"));
+            Path dest = mount.resolve("local");
+            Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.NO_SPACE.code());
+            assertThat(r.err().strip().lines()).hasSize(1);
+            assertThat(r.err()).contains(dest + " is full", "relocating 'lib/big.pc'", "b.tar");
+            assertThat(Files.readString(dest.resolve("lib/big.pc"))).isEqualTo(big);
+            assertThat(dest.resolve(".nodecast/incomplete")).exists();
+            try (var s = Files.list(dest.resolve("lib"))) {
+                assertThat(s.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactly("big.pc");
+            }
+        } finally {
+            Trees.run(tmp, "umount", mount.toString());
+        }
+    }
+}
