@@ -34,11 +34,11 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--runs", description = "Timed runs per point (default 3, quick 1).") Integer runs;
     @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
     int rate = 1000;
-    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode, and on the test bed (root): cluster-delivery "
-            + "cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
+    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode model, and on the test bed (root): cluster-delivery "
+            + "cluster-scaling cluster-skip cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode");
-    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode", "model");
+    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-scaling", "cluster-skip", "cluster-fixed", "startup");
 
     private final Path home = Launcher.home();
     private Path work;
@@ -64,7 +64,8 @@ public final class Bench implements Callable<Integer> {
                 case "delivery" -> delivery();
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
-                case "cluster-delivery", "cluster-fixed", "startup" -> { }
+                case "model" -> model();
+                case "cluster-delivery", "cluster-scaling", "cluster-skip", "cluster-fixed", "startup" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
         }
@@ -78,10 +79,12 @@ public final class Bench implements Callable<Integer> {
                     throw new java.io.UncheckedIOException(x);
                 }
             });
-            c.onBed(() -> {
+            c.onBed(onBed.contains("cluster-scaling") && !quick ? ClusterBench.SCALING_HOSTS : 3, () -> {
                 for (String w : onBed) {
                     switch (w) {
                         case "cluster-delivery" -> c.delivery();
+                        case "cluster-scaling" -> c.scaling();
+                        case "cluster-skip" -> c.skip();
                         case "cluster-fixed" -> c.fixedCost();
                         default -> c.startup(rate);
                     }
@@ -103,6 +106,16 @@ public final class Bench implements Callable<Integer> {
         String md = "## " + title + "\n\n" + t.markdown() + (note.isEmpty() ? "" : "\n" + note + "\n");
         System.out.println(md);
         Files.writeString(out.resolve(name + ".md"), md);
+    }
+
+    private void model() throws IOException {
+        ModelBench.run(out, e -> {
+            try {
+                emit(e.name(), e.title(), e.table(), e.note());
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        });
     }
 
     // ---------------------------------------------------------------- python and bundles

@@ -47,6 +47,28 @@ final class Plot {
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 560);
     }
 
+    /** As {@link #lines}, with a logarithmic x axis (nodes from 1 to 100,000). */
+    static void linesLogX(Path png, String title, String x, String y, Map<String, double[][]> series) throws IOException {
+        XYSeriesCollection data = new XYSeriesCollection();
+        series.forEach((name, points) -> {
+            XYSeries s = new XYSeries(name);
+            for (double[] p : points) s.add(p[0], p[1]);
+            data.addSeries(s);
+        });
+        JFreeChart chart = ChartFactory.createXYLineChart(title, x, y, data, PlotOrientation.VERTICAL, true, false, false);
+        XYPlot plot = chart.getXYPlot();
+        plain(plot);
+        org.jfree.chart.axis.LogAxis axis = new org.jfree.chart.axis.LogAxis(x);
+        axis.setBase(10);
+        axis.setStandardTickUnits(org.jfree.chart.axis.NumberAxis.createIntegerTickUnits());
+        axis.setNumberFormatOverride(new java.text.DecimalFormat("#,##0"));
+        plot.setDomainAxis(axis);
+        XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
+        for (int i = 0; i < data.getSeriesCount(); i++) r.setSeriesStroke(i, new BasicStroke(2f));
+        plot.setRenderer(r);
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 560);
+    }
+
     static void bars(Path png, String title, String y, Map<String, Double> values) throws IOException {
         DefaultCategoryDataset data = new DefaultCategoryDataset();
         values.forEach((k, v) -> data.addValue(v, y, k));
