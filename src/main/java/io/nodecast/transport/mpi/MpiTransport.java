@@ -101,12 +101,46 @@ public final class MpiTransport implements Transport {
         int nodes = w.getAtIndex(ValueLayout.JAVA_INT, 1);
         String host = Hosts.localName() + (simulated > 0 ? "-n" + nodeIndex : "");
         List<String> hosts = leader ? exchangeHosts(mpi, leadersComm, host, nodes) : List.of();
-        // Only a rank alone on its node may leave without MPI_Finalize: hydra's proxy then ends no other process
-        // (it kills a finished rank's node-mates), and the launcher still sees the exit code.
         String version = mpi.libraryVersion();
-        boolean skipFinalize = Mpi.finalizeMayHang(version) && "1".equals(env.get("MPI_LOCALNRANKS"));
+        boolean skipFinalize = false;
+        if (Mpi.finalizeMayHang(version)) {
+            // Only a rank alone on its host may leave without MPI_Finalize: a launcher's proxy ends the host-mates of a
+            // rank that left without it (hydra: "EXIT CODE: 9"), so several ranks per host must finalize, and between
+            // hosts that can hang. Refuse that layout before any work, all ranks together, rather than hang at the end.
+            long realHost = mpi.splitShared(world, rank);
+            int onThisHost = mpi.size(realHost);
+            boolean crowded = onThisHost > 1 && onThisHost < size;
+            if (anyRank(mpi, world, crowded)) {
+                NodecastException why = new NodecastException(ExitCode.MPI, Mpi.versionLine(version).replaceAll("MPICH Version:\\s*", "MPICH ") + " over UCX (ch4:ucx) "
+                        + "can hang in MPI_Finalize when a job that spans hosts runs several ranks on one (fixed in MPICH 4.2, "
+                        + "pmodels/mpich#6596): start this step with one rank per host (mpiexec -ppn 1, srun --ntasks-per-node=1; "
+                        + "the launcher given to activate.sh), or use MPICH 4.2 or newer");
+                if (rank == 0) {
+                    System.err.println("nodecast: " + Hosts.localName() + " (rank 0): " + why.getMessage());
+                    System.err.flush();
+                    mpi.abort(world, why.exitCode().code());
+                } else {
+                    // rank 0 says why and ends the job; an abort from here could end it before the message is out
+                    MemorySegment never = mpi.requestSlot();
+                    mpi.ibarrier(world, never);
+                    mpi.awaitPolitely(never);
+                }
+                throw why;
+            }
+            skipFinalize = onThisHost == 1;
+        }
         return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, options,
                 hosts, version, skipFinalize);
+    }
+
+    /** Whether {@code flag} is true on any rank of {@code comm}. */
+    private static boolean anyRank(Mpi mpi, long comm, boolean flag) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_LONG, flag ? 1 : 0);
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
+            mpi.allreduce(in, out, 1, mpi.abi.longType(), mpi.abi.opSum(), comm);
+            return out.get(ValueLayout.JAVA_LONG, 0) > 0;
+        }
     }
 
     /** Every leader learns every node's name once, so messages about a peer can name it. */
