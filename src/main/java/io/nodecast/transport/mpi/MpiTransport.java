@@ -223,9 +223,7 @@ public final class MpiTransport implements Transport {
     public double[] maxOverLeaders(double[] values) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment in = a.allocateFrom(ValueLayout.JAVA_DOUBLE, values);
-            MemorySegment out = a.allocate(ValueLayout.JAVA_DOUBLE, values.length);
-            mpi.allreduce(in, out, values.length, mpi.abi.doubleType(), mpi.abi.opMax(), leaders);
-            return out.toArray(ValueLayout.JAVA_DOUBLE);
+            return allreduce(a, in, ValueLayout.JAVA_DOUBLE, values.length, mpi.abi.doubleType(), mpi.abi.opMax()).toArray(ValueLayout.JAVA_DOUBLE);
         }
     }
 
@@ -233,10 +231,14 @@ public final class MpiTransport implements Transport {
     public long[] sumOverLeaders(long[] values) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment in = a.allocateFrom(ValueLayout.JAVA_LONG, values);
-            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG, values.length);
-            mpi.allreduce(in, out, values.length, mpi.abi.longType(), mpi.abi.opSum(), leaders);
-            return out.toArray(ValueLayout.JAVA_LONG);
+            return allreduce(a, in, ValueLayout.JAVA_LONG, values.length, mpi.abi.longType(), mpi.abi.opSum()).toArray(ValueLayout.JAVA_LONG);
         }
+    }
+
+    private MemorySegment allreduce(Arena a, MemorySegment in, ValueLayout layout, int count, long type, long op) {
+        MemorySegment out = a.allocate(layout, count);
+        mpi.allreduce(in, out, count, type, op, leaders);
+        return out;
     }
 
     /**
