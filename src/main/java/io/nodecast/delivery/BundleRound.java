@@ -8,6 +8,7 @@ import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
 import io.nodecast.unpack.Destination;
+import io.nodecast.unpack.Extractor;
 import io.nodecast.unpack.Ledger;
 import io.nodecast.unpack.UnpackSummary;
 
@@ -176,6 +177,9 @@ final class BundleRound {
                 unpacker = beginUnpacking();
             } catch (NodecastException e) {
                 notBegun = Optional.of(e);
+            } catch (RuntimeException | Error e) {
+                // out of memory for the buffers, a thread that cannot start: this bundle fails here, the stream goes on
+                notBegun = Optional.of(new NodecastException(ExitCode.FAILURE, header.label() + ": cannot start unpacking: " + e, e));
             }
         }
         Streamed streamed = stream(who, unpacker);
@@ -212,7 +216,10 @@ final class BundleRound {
         } catch (IOException e) {
             throw new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in " + dest.root() + ": " + e.getMessage());
         }
-        return Unpacker.start(dest, header.label(), options.chunkBytes());
+        Delivery.Unpacking u = options.unpacking();
+        return Unpacker.start(dest, header.label(), options.chunkBytes(), new Extractor.Options(
+                u.threads() > 0 ? u.threads() : Extractor.Options.defaultWriters(), u.limitFor(header.size()),
+                line -> options.say(topo.host(), line), true));
     }
 
     /** Phase 3, leaders: the bytes from rank 0 to those that need them. */
@@ -260,7 +267,7 @@ final class BundleRound {
 
     /** Phase 7, leaders: the slowest node's figures (each the maximum over the leaders). */
     private BundleTiming slowest(Participation who, Streamed streamed, Unpacker.Result unpacked, double total) {
-        UnpackSummary s = unpacked.summary().orElse(new UnpackSummary(0, 0, 0, 0));
+        UnpackSummary s = unpacked.summary().orElse(new UnpackSummary(0, 0, 0, 0, null));
         double[] max = transport.maxOverLeaders(new double[] {streamed.readSeconds(),
                 Math.max(0, streamed.seconds() - streamed.readSeconds()), unpacked.seconds(), total, s.files(), s.bytes()});
         return new BundleTiming(header.label(), header.size(), who.nodes(), who.skipped().size(), true, streamed.how(),

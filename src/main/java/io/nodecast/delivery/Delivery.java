@@ -28,8 +28,39 @@ public final class Delivery {
      * @param chunkBytes  the largest piece handed to the unpacker
      * @param log         where -v lines go (null: quiet); rank 0 writes them
      * @param progress    rank 0's bytes sent so far for the current bundle (may be a no-op)
+     * @param unpacking   how leaders unpack
      */
-    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {}
+    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, Unpacking unpacking) {
+        public Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {
+            this(destination, chunkBytes, log, progress, Unpacking.DEFAULT);
+        }
+
+        /** A -v line about this node, from any thread. */
+        void say(String host, String line) {
+            if (log == null) return;
+            synchronized (log) {
+                log.println(host + ": " + line);
+                log.flush();
+            }
+        }
+    }
+
+    /**
+     * How leaders unpack.
+     *
+     * @param threads     writer threads per leader (0: what the CPU affinity allows)
+     * @param maxUnpacked the most a bundle may expand to, in bytes of tar stream; 0: no limit; -1: the default,
+     *                    100 times the bundle and at least 1 GiB (a tiny hostile bundle must not fill /dev/shm)
+     * @param force       unpack into an existing non-empty directory that is not a nodecast destination
+     */
+    public record Unpacking(int threads, long maxUnpacked, boolean force) {
+        public static final Unpacking DEFAULT = new Unpacking(0, -1, false);
+
+        long limitFor(long bundleBytes) {
+            if (maxUnpacked >= 0) return maxUnpacked;
+            return Math.max(1L << 30, bundleBytes > Long.MAX_VALUE / 100 ? Long.MAX_VALUE : bundleBytes * 100);
+        }
+    }
 
     /** The bundles to deliver, asked on rank 0 only; a {@link NodecastException} fails the step everywhere. */
     @FunctionalInterface
@@ -56,13 +87,19 @@ public final class Delivery {
         try {
             if (topo.leader()) {
                 Destination dest = null;
+                Destination.Lock lock = null;
                 try {
-                    dest = Destination.prepare(options.destination(), topo.host());
+                    dest = Destination.prepare(options.destination(), topo.host(), options.unpacking().force());
                     destShown = dest.root().toString();
+                    lock = dest.lock(line -> options.say(topo.host(), line));
                 } catch (NodecastException e) {
                     mine = Optional.of(NodeFailure.of(topo.host(), topo.rank(), e));
                 }
-                if (!transport.anyLeader(mine.isPresent())) mine = rounds(bundles, dest, timings);
+                try {
+                    if (!transport.anyLeader(mine.isPresent())) mine = rounds(bundles, dest, timings);
+                } finally {
+                    if (lock != null) lock.close();
+                }
             }
         } catch (Transport.Broken e) {
             transport.abort(e);

@@ -3,7 +3,7 @@ package io.nodecast.delivery;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.unpack.Destination;
-import io.nodecast.unpack.SafeExtractor;
+import io.nodecast.unpack.Extractor;
 import io.nodecast.unpack.UnpackSummary;
 
 import java.io.IOException;
@@ -28,16 +28,16 @@ final class Unpacker {
     private volatile NodecastException failure;
     private volatile double seconds;
 
-    private Unpacker(Destination dest, String label, int chunkBytes) {
+    private Unpacker(Destination dest, String label, int chunkBytes, Extractor.Options options) {
         this.pipe = new ChunkPipe(chunkBytes, 4);
         this.thread = Thread.ofPlatform().name("nodecast-unpack").daemon().start(() -> {
             long t = System.nanoTime();
             try {
-                summary = new SafeExtractor(dest).extract(pipe, label);
+                summary = new Extractor(dest, options).extract(pipe, label);
             } catch (NodecastException e) {
                 failure = e;
-            } catch (RuntimeException | Error e) {
-                failure = new NodecastException(ExitCode.FAILURE, label + ": " + e, e);
+            } catch (Throwable e) {
+                failure = new NodecastException(ExitCode.FAILURE, label + ": unpacking failed: " + e, e);
             } finally {
                 pipe.abandon();  // anything after the tar's end is not needed; let the broadcast finish
                 seconds = (System.nanoTime() - t) / 1e9;
@@ -45,8 +45,8 @@ final class Unpacker {
         });
     }
 
-    static Unpacker start(Destination dest, String label, int chunkBytes) {
-        return new Unpacker(dest, label, chunkBytes);
+    static Unpacker start(Destination dest, String label, int chunkBytes, Extractor.Options options) {
+        return new Unpacker(dest, label, chunkBytes, options);
     }
 
     /** On the transport's thread: the next chunk, copied before returning. May wait while the extractor is behind. */

@@ -22,11 +22,9 @@ public final class Purge {
 
     /** @return true if something was removed, false if there was nothing to remove */
     public static boolean purge(String pattern, String host) {
-        Path dest = Path.of(pattern.replace("%h", host)).toAbsolutePath().normalize();
+        Path dest = Destination.expand(pattern, host);
+        Destination.checkPlace(dest, "purge");
         if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return false;
-        if (dest.getNameCount() < 2 || dest.equals(Path.of(System.getProperty("user.home")).toAbsolutePath())) {
-            throw refused(dest, "is too close to the root to be a destination");
-        }
         try {
             if (Files.isSymbolicLink(dest) || !Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
                 throw refused(dest, "is not a directory");

@@ -26,15 +26,18 @@ import java.util.function.IntFunction;
  *
  * <p>Everything happens on the MPI thread. Most MPI libraries move a large message only inside MPI calls (the
  * receiver must answer the sender's request to send), so the slow local work (rank 0's read, each member's
- * hashing and hand-off to its unpacker) is done in slices of {@link #SLICE} with a poll of the requests between
+ * hashing and hand-off to its unpacker) is done in slices of {@link #SLICE} (1 MiB) with a poll of the requests between
  * them: the links keep moving while a member works. When there is nothing to do, it waits with {@link Patience};
  * a member that hears nothing from its parent, or whose children take nothing, for the stall timeout throws
  * {@link Transport.Broken} naming that peer.
  */
 final class PipelinedBroadcast {
     static final int WINDOW = 4;
-    /** Local work between two polls: small enough that a request to send waits well under a millisecond or two. */
-    static final int SLICE = 256 << 10;
+    /**
+     * Local work between two polls: a request to send waits a millisecond or two at most. Not smaller: the unpacker's
+     * pipe takes one of its buffers per hand-off.
+     */
+    static final int SLICE = 1 << 20;
     private static final int TAG = 0x6e63;  // "nc"
 
     private enum State { FREE, RECEIVING, HELD, SENDING }
