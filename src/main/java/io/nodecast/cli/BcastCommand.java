@@ -1,14 +1,13 @@
 package io.nodecast.cli;
 
-import io.nodecast.core.ExitCode;
-import io.nodecast.core.NodecastException;
 import io.nodecast.delivery.BundleLists;
 import io.nodecast.delivery.BundleRef;
 import io.nodecast.delivery.Delivery;
 import io.nodecast.delivery.DeliveryReport;
+import io.nodecast.delivery.Transports;
 import io.nodecast.env.Defaults;
+import io.nodecast.transport.BroadcastAlgorithm;
 import io.nodecast.transport.Transport;
-import io.nodecast.transport.Transports;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,9 +16,12 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
@@ -50,9 +52,8 @@ public final class BcastCommand implements Callable<Integer> {
             if (!delivery.destinationGiven()) dest = legacy.get().destination();
         }
         Optional<BundleLists.Legacy> fromEnv = legacy;
-        return delivery.run(spec, dest, rank0 -> {
+        return delivery.run(spec, dest, () -> {
             List<BundleRef> refs = new ArrayList<>();
-            if (!rank0) return refs;
             fromEnv.ifPresent(l -> l.bundles().forEach(b -> refs.add(new BundleRef.File(b))));
             bundles.forEach(b -> refs.add(new BundleRef.File(b)));
             if (list != null) BundleLists.read(list).forEach(b -> refs.add(new BundleRef.File(b)));
@@ -66,7 +67,7 @@ public final class BcastCommand implements Callable<Integer> {
                 description = "Node-local directory to unpack into; %%h expands to the host name. Default: " + Defaults.DESTINATION + ".")
         String destination = Defaults.DESTINATION;
 
-        @Option(names = {"-v", "--verbose"}, description = "Say what is sent, skipped and where; a progress bar on a terminal.")
+        @Option(names = {"-v", "--verbose"}, description = "Say what is sent, how, which nodes are skipped; a progress bar on a terminal.")
         boolean verbose;
 
         @Option(names = {"-t", "--timings"}, description = "Print init, read, broadcast, unpack and total time per bundle (slowest node).")
@@ -76,8 +77,17 @@ public final class BcastCommand implements Callable<Integer> {
         Path report;
 
         @Option(names = "--chunk-size", paramLabel = "SIZE", defaultValue = "8M", converter = SizeConverter.class,
-                description = "Broadcast chunk size (default ${DEFAULT-VALUE}).")
+                description = "Largest broadcast message and unpacker chunk (default ${DEFAULT-VALUE}).")
         long chunkSize;
+
+        @Option(names = "--bcast-algorithm", paramLabel = "ALG", defaultValue = "auto",
+                description = "How the leaders broadcast: chain or tree (nodecast's pipelined broadcast), ibcast (the MPI "
+                        + "library's MPI_Ibcast), or auto (a chain or tree by the number of nodes and the bundle size; default).")
+        String algorithm;
+
+        @Option(names = "--stall-timeout", paramLabel = "SECONDS", defaultValue = "60",
+                description = "Give the job up when a peer sends or takes nothing in a broadcast for this long (default ${DEFAULT-VALUE}).")
+        int stallSeconds;
 
         @Option(names = "--unpack-threads", paramLabel = "N", defaultValue = "0",
                 description = "Threads writing files on each leader (default 0: what the leader's CPU affinity allows, "
@@ -105,39 +115,37 @@ public final class BcastCommand implements Callable<Integer> {
             return !Defaults.DESTINATION.equals(destination);
         }
 
-        interface Source {
-            List<BundleRef> bundles(boolean rank0);
-        }
-
-        int run(CommandSpec spec, String dest, Source source) {
-            int chunk = (int) Math.clamp(chunkSize, 64 << 10, 1 << 30);
-            long t0 = System.nanoTime();
+        private Transports.Settings settings(CommandSpec spec, int chunk) {
             Transports.Choice choice;
             try {
-                choice = Transports.Choice.valueOf(transport.toUpperCase(java.util.Locale.ROOT));
+                choice = Transports.Choice.valueOf(transport.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--transport: auto, mpi or local, not '" + transport + "'");
             }
-            try (Transport transport = Transports.open(choice, Optional.ofNullable(mpiLib), chunk, System.getenv())) {
+            BroadcastAlgorithm alg;
+            try {
+                alg = BroadcastAlgorithm.parse(algorithm);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--bcast-algorithm: " + e.getMessage());
+            }
+            if (stallSeconds < 1) throw new CommandLine.ParameterException(spec.commandLine(), "--stall-timeout: at least 1 second");
+            return new Transports.Settings(choice, Optional.ofNullable(mpiLib), chunk, alg, Duration.ofSeconds(stallSeconds));
+        }
+
+        int run(CommandSpec spec, String dest, Delivery.Bundles source) {
+            int chunk = (int) Math.clamp(chunkSize, 64 << 10, 1 << 30);
+            Transports.Settings settings = settings(spec, chunk);
+            long t0 = System.nanoTime();
+            try (Transport transport = Transports.open(settings, System.getenv())) {
                 double init = (System.nanoTime() - t0) / 1e9;
                 boolean root = transport.topology().root();
-                var out = spec.commandLine().getOut();
-                var err = spec.commandLine().getErr();
-                List<BundleRef> refs;
-                try {
-                    refs = source.bundles(root);
-                } catch (NodecastException e) {
-                    refs = null;
-                    if (transport.topology().size() == 1) throw e;
-                    err.println("nodecast: " + transport.topology().host() + ": " + e.getMessage());
-                    transport.abort(e.exitCode().code());
-                }
+                PrintWriter out = spec.commandLine().getOut();
+                PrintWriter err = spec.commandLine().getErr();
                 Progress progress = verbose && root ? Progress.forTerminal(err) : Progress.NONE;
-                Delivery d = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update,
-                        new Delivery.Unpacking(Math.max(0, unpackThreads), maxUnpacked, force)));
                 DeliveryReport r;
                 try {
-                    r = d.deliver(refs, init);
+                    r = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update,
+                            new Delivery.Unpacking(Math.max(0, unpackThreads), maxUnpacked, force))).deliver(source, init);
                 } finally {
                     progress.close();
                 }
@@ -145,17 +153,15 @@ public final class BcastCommand implements Callable<Integer> {
                     if (timings) out.print(r.table());
                     if (report != null) CliSupport.writeReport(report, r.json());
                     out.flush();
-                    if (!r.ok()) {
-                        if (r.failures().size() == 1) {
-                            err.println("nodecast: " + r.failures().getFirst());
-                        } else {
-                            err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
-                            r.failures().forEach(f -> err.println("  " + f));
-                        }
-                        err.flush();
+                    if (r.failures().size() == 1) {
+                        err.println("nodecast: " + r.failures().getFirst());
+                    } else if (!r.ok()) {
+                        err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
+                        r.failures().forEach(f -> err.println("  " + f));
                     }
+                    err.flush();
                 }
-                return r.ok() ? ExitCode.OK.code() : r.failures().getFirst().code().code();
+                return r.exitCode().code();
             }
         }
     }

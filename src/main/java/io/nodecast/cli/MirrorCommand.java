@@ -31,6 +31,6 @@ public final class MirrorCommand implements Callable<Integer> {
     public Integer call() {
         long max = maxSize;
         Path root = dir.toAbsolutePath().normalize();
-        return delivery.run(spec, delivery.destination, rank0 -> rank0 ? List.of(new BundleRef.Tree(root, members, max)) : List.of());
+        return delivery.run(spec, delivery.destination, () -> List.of(new BundleRef.Tree(root, members, max)));
     }
 }

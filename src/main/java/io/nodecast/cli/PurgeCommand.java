@@ -1,19 +1,15 @@
 package io.nodecast.cli;
 
-import io.nodecast.core.NodecastException;
-import io.nodecast.transport.NodeFailure;
-import io.nodecast.transport.Topology;
-import io.nodecast.transport.Transport;
-import io.nodecast.transport.Transports;
+import io.nodecast.delivery.PurgeStep;
+import io.nodecast.delivery.Transports;
 import io.nodecast.env.Defaults;
-import io.nodecast.unpack.Purge;
+import io.nodecast.transport.Transport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-import java.util.List;
-import java.util.Optional;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 @Command(name = "purge", header = "Remove the node-local copy on every node at the end of the job.", description = {
@@ -30,23 +26,13 @@ public final class PurgeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        // under a launcher, the node's leader purges and the others wait: no race, and the node's name is the
-        // transport's (which is how simulated nodes on one machine each find their own DEST)
-        try (Transport t = Transports.open(Transports.Choice.AUTO, Optional.empty(), 1 << 16, System.getenv())) {
-            Topology topo = t.topology();
-            Optional<NodeFailure> mine = Optional.empty();
-            if (topo.leader()) {
-                try {
-                    boolean removed = Purge.purge(dest, topo.host());
-                    if (verbose) spec.commandLine().getErr().println(topo.host() + ": " + (removed ? "removed " : "nothing at ") + dest);
-                } catch (NodecastException e) {
-                    mine = Optional.of(new NodeFailure(topo.host(), topo.rank(), e.exitCode(), e.getMessage()));
-                }
-            }
-            List<NodeFailure> failures = t.agree(mine);
-            if (failures.isEmpty()) return 0;
-            if (topo.root()) failures.forEach(f -> spec.commandLine().getErr().println("nodecast: " + f));
-            return failures.getFirst().code().code();
+        try (Transport t = Transports.open(Transports.Settings.minimal(), System.getenv())) {
+            PurgeStep.Report r = PurgeStep.run(t, dest);
+            PrintWriter err = spec.commandLine().getErr();
+            if (verbose) r.removedHere().ifPresent(removed -> err.println(r.host() + ": " + (removed ? "removed " : "nothing at ") + dest));
+            if (t.topology().root()) r.failures().forEach(f -> err.println("nodecast: " + f));
+            err.flush();
+            return r.exitCode().code();
         }
     }
 }

@@ -33,6 +33,18 @@ public enum ExitCode {
         return meaning;
     }
 
+    /**
+     * The exit code with this number: how a code read back from a wire or a report becomes an ExitCode again.
+     * Numbers, not positions in this enum, cross processes, so reordering the constants changes nothing outside.
+     * A number nodecast does not know (a newer peer) is reported as an internal error rather than guessed.
+     */
+    public static ExitCode of(int code) {
+        for (ExitCode c : values()) {
+            if (c.code == code) return c;
+        }
+        return FAILURE;
+    }
+
     /** The worst of two outcomes: the higher-priority failure wins, so one code reports a whole job. */
     public static ExitCode worst(ExitCode a, ExitCode b) {
         if (a == OK) return b;

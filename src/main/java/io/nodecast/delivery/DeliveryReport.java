@@ -1,6 +1,6 @@
 package io.nodecast.delivery;
 
-import io.nodecast.transport.NodeFailure;
+import io.nodecast.core.ExitCode;
 
 import java.util.List;
 import java.util.Locale;
@@ -15,6 +15,11 @@ public record DeliveryReport(String transport, int ranks, int nodes, String dest
 
     public boolean ok() {
         return failures.isEmpty();
+    }
+
+    /** The step's exit code: the first failure's (rank 0 lists them in node order), or 0. */
+    public ExitCode exitCode() {
+        return failures.isEmpty() ? ExitCode.OK : failures.getFirst().code();
     }
 
     /** The -t table. */
@@ -45,10 +50,10 @@ public record DeliveryReport(String transport, int ranks, int nodes, String dest
         for (int i = 0; i < bundles.size(); i++) {
             BundleTiming t = bundles.get(i);
             b.append(i == 0 ? "\n" : ",\n").append(String.format(Locale.ROOT,
-                    "    {\"bundle\": %s, \"bytes\": %d, \"sent\": %b, \"nodes\": %d, \"skipped_nodes\": %d, "
+                    "    {\"bundle\": %s, \"bytes\": %d, \"sent\": %b, \"how\": %s, \"nodes\": %d, \"skipped_nodes\": %d, "
                             + "\"read_seconds\": %.6f, \"broadcast_seconds\": %.6f, \"unpack_seconds\": %.6f, "
                             + "\"total_seconds\": %.6f, \"files\": %d, \"unpacked_bytes\": %d}",
-                    q(t.bundle()), t.bytes(), t.sent(), t.nodes(), t.skippedNodes(), t.readSeconds(),
+                    q(t.bundle()), t.bytes(), t.sent(), q(t.how()), t.nodes(), t.skippedNodes(), t.readSeconds(),
                     t.broadcastSeconds(), t.unpackSeconds(), t.totalSeconds(), t.files(), t.unpackedBytes()));
         }
         b.append(bundles.isEmpty() ? "],\n" : "\n  ],\n").append("  \"failures\": [");

@@ -85,7 +85,7 @@ public final class Demo {
             DeliveryReport report;
             try (LocalTransport t = new LocalTransport(8 << 20)) {
                 report = new Delivery(t, new Delivery.Options(dest.toString(), 8 << 20, null, n -> { }))
-                        .deliver(List.of(new BundleRef.File(bundle), new BundleRef.Tree(app, List.of(Path.of("bin")), 50L << 20)), 0);
+                        .deliver(() -> List.of(new BundleRef.File(bundle), new BundleRef.Tree(app, List.of(Path.of("bin")), 50L << 20)), 0);
             }
             if (!report.ok()) {
                 throw new NodecastException(report.failures().getFirst().code(), report.failures().getFirst().toString());

@@ -5,8 +5,8 @@ import java.io.IOException;
 /**
  * The only file operations relocation makes inside DEST, by path relative to it. An implementation must
  * never follow a symbolic link, in any component: the paths come from the bundle, and a link planted by an
- * earlier bundle must not take a rewrite outside DEST. {@link NioDestFiles} does it with lstat checks; the
- * extractor's kernel-contained file layer (openat2 with RESOLVE_BENEATH) does it by construction.
+ * earlier bundle must not take a rewrite outside DEST. The extractor's ContainedFiles does it by construction
+ * (openat2 with RESOLVE_BENEATH, over the same name rules as the members); the tests' NioDestFiles with lstat checks.
  */
 public interface DestFiles {
     /**

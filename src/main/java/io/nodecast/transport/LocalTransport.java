@@ -1,11 +1,13 @@
 package io.nodecast.transport;
 
 import io.nodecast.core.Hosts;
+import io.nodecast.core.NodecastException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
-import java.util.Optional;
 
 /** One node, one rank, no MPI: the embedded default. The delivery code runs unchanged on it. */
 public final class LocalTransport implements Transport {
@@ -27,13 +29,18 @@ public final class LocalTransport implements Transport {
     }
 
     @Override
+    public List<String> leaderHosts() {
+        return List.of(topology.host());
+    }
+
+    @Override
     public byte[] shareFromRoot(byte[] rootData) {
         return rootData;
     }
 
     @Override
-    public boolean anyLeader(boolean flag) {
-        return flag;
+    public byte[] gatherFromLeaders(byte[] record, int recordBytes) {
+        return Arrays.copyOf(record, recordBytes);
     }
 
     @Override
@@ -47,7 +54,7 @@ public final class LocalTransport implements Transport {
     }
 
     @Override
-    public void stream(ChunkSource source, long totalBytes, ChunkSink sink) throws IOException {
+    public String stream(BitSet receivers, long totalBytes, ChunkSource source, ChunkSink sink) throws IOException {
         ByteBuffer buffer = ByteBuffer.allocateDirect(chunkBytes);
         long done = 0;
         while (done < totalBytes) {
@@ -63,16 +70,19 @@ public final class LocalTransport implements Transport {
             done += buffer.remaining();
             sink.accept(buffer);
         }
+        return "local";
     }
 
     @Override
-    public List<NodeFailure> agree(Optional<NodeFailure> mine) {
-        return mine.map(List::of).orElse(List.of());
+    public byte[] shareWithAll(byte[] rootData, int maxBytes) {
+        return rootData;
     }
 
     @Override
-    public void abort(int code) {
-        Runtime.getRuntime().halt(code);
+    public void abort(NodecastException why) {
+        System.err.println("nodecast: " + topology.host() + ": " + why.getMessage());
+        System.err.flush();
+        Runtime.getRuntime().halt(why.exitCode().code());
     }
 
     @Override

@@ -13,6 +13,7 @@ import io.nodecast.format.TarReader;
 import io.nodecast.posix.Errno;
 import io.nodecast.posix.PosixException;
 import io.nodecast.posix.Sys;
+import io.nodecast.relocate.Relocator;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -21,6 +22,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -132,6 +134,7 @@ public final class Extractor {
                     current = new byte[0];
                 }
                 endWriters();
+                if (!stopped()) relocate(box, manifest);
                 if (!stopped()) box.finish();
             } catch (Throwable t) {
                 fail(t, current);
@@ -142,6 +145,14 @@ public final class Extractor {
             Throwable t = failure.get();
             if (t != null) throw translate(t, failedAt.get());
             return new UnpackSummary(files, dirs, links, bytes, manifest);
+        }
+
+        /** Points the files the bundle's relocation list names at DEST, through the same containment as the members. */
+        private void relocate(Containment box, byte[] manifest) {
+            if (manifest == null) return;   // GNU tar's bundles, or an older nodecast's: as they are
+            for (String note : Relocator.afterUnpack(Optional.of(manifest), dest.root(), new ContainedFiles(box)).notes()) {
+                options.verbose().accept(label + ": " + note);
+            }
         }
 
         private void member(Containment box, TarReader tar, TarEntry e) throws IOException, InterruptedException {

@@ -36,10 +36,11 @@ public final class Bench implements Callable<Integer> {
     int rate = 1000;
     @Option(names = "--baseline-jar", description = "profile: also profile this older nodecast.jar, side by side.")
     Path baselineJar;
-    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode, and on the test bed (root): "
-            + "cluster-delivery cluster-fixed startup footprint (default: all that can run here)") List<String> which = new ArrayList<>();
+    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode model, and on the test bed (root): "
+            + "cluster-delivery cluster-scaling cluster-skip cluster-fixed startup footprint (default: all that can run here)")
+    List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode", "model");
 
     /** Where a benchmark's table and plot go. */
     interface Emitter {
@@ -61,7 +62,7 @@ public final class Bench implements Callable<Integer> {
             }
         };
     }
-    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup", "footprint");
+    static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-scaling", "cluster-skip", "cluster-fixed", "startup", "footprint");
 
     private final Path home = Launcher.home();
     private Path work;
@@ -100,7 +101,8 @@ public final class Bench implements Callable<Integer> {
                 }
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
-                case "cluster-delivery", "cluster-fixed", "startup", "footprint" -> { }
+                case "model" -> model();
+                case "cluster-delivery", "cluster-scaling", "cluster-skip", "cluster-fixed", "startup", "footprint" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
         }
@@ -114,10 +116,12 @@ public final class Bench implements Callable<Integer> {
                     throw new java.io.UncheckedIOException(x);
                 }
             });
-            c.onBed(() -> {
+            c.onBed(onBed.contains("cluster-scaling") && !quick ? ClusterBench.SCALING_HOSTS : 3, () -> {
                 for (String w : onBed) {
                     switch (w) {
                         case "cluster-delivery" -> c.delivery();
+                        case "cluster-scaling" -> c.scaling();
+                        case "cluster-skip" -> c.skip();
                         case "cluster-fixed" -> c.fixedCost();
                         case "footprint" -> c.footprint(rate);
                         default -> c.startup(rate);
@@ -140,6 +144,16 @@ public final class Bench implements Callable<Integer> {
         String md = "## " + title + "\n\n" + t.markdown() + (note.isEmpty() ? "" : "\n" + note + "\n");
         System.out.println(md);
         Files.writeString(out.resolve(name + ".md"), md);
+    }
+
+    private void model() throws IOException {
+        ModelBench.run(out, e -> {
+            try {
+                emit(e.name(), e.title(), e.table(), e.note());
+            } catch (IOException x) {
+                throw new java.io.UncheckedIOException(x);
+            }
+        });
     }
 
     // ---------------------------------------------------------------- python and bundles

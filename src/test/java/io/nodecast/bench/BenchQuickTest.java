@@ -19,10 +19,11 @@ class BenchQuickTest {
     void everyBenchmarkRunsAndWritesItsTableAndPlot() throws Exception {
         int code = new picocli.CommandLine(new Bench()).execute("--quick", "--out", out.toString());
         assertThat(code).isZero();
-        for (String name : new String[] {"figure1", "delivery", "fixed", "bytecode"}) {
+        for (String name : new String[] {"figure1", "delivery", "fixed", "bytecode", "model"}) {
             assertThat(out.resolve(name + ".md")).content().contains("| ");
             assertThat(Files.size(out.resolve(name + ".png"))).isGreaterThan(1000);
         }
         assertThat(Files.readString(out.resolve("delivery.md"))).contains("GNU tar --zstd -xf", "nodecast bcast, local");
+        assertThat(Files.readString(out.resolve("model.md"))).contains("| 10,000 | 2-ary tree");
     }
 }

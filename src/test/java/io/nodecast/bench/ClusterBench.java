@@ -18,13 +18,19 @@ import java.util.function.Consumer;
 
 /**
  * The benchmarks that need the namespaced cluster of testbed/ (root): delivery to 1 to 3 hosts with and without
- * shaped links, the bcast step's fixed cost across hosts, and start-up at scale against a shared file system
- * with a metadata-rate cap (testbed/slowfs). Brings the bed up if it is down and takes it down again after.
+ * shaped links, by nodecast's pipelined broadcast and by MPI_Ibcast; delivery and fixed cost against 1 to 8 hosts;
+ * a bundle that some hosts already have; the bcast step's fixed cost across hosts; and start-up at scale against a
+ * shared file system with a metadata-rate cap (testbed/slowfs). Brings the bed up if it is down (with as many hosts
+ * as the benchmarks need) and takes it down again after.
  */
 final class ClusterBench {
     private static final Path TB = Testbed.DIR;
     private static final Path SHARED = Testbed.SHARED;
-    private static final List<String> COMPUTE = Testbed.COMPUTE;
+    /** The broadcasts compared side by side: nodecast's choice (a pipelined chain or tree) and the library's. */
+    static final List<String> ALGORITHMS = List.of("auto", "ibcast");
+
+    /** The bed's compute hosts, once it is up. */
+    private List<String> compute = Testbed.COMPUTE;
 
     private final boolean quick;
     private final int runs;
@@ -40,11 +46,20 @@ final class ClusterBench {
         this.emit = emit;
     }
 
-    /** Runs body on the bed, which is brought up first if needed and left as found. */
-    void onBed(Body body) throws IOException {
-        boolean wasUp = Files.exists(Testbed.STATE.resolve(COMPUTE.getFirst() + ".pid"));
-        Launcher.Result up = sh(List.of(TB.resolve("up").toString()));
+    /**
+     * Runs body on the bed, which is brought up first if needed (with at least {@code hosts} compute hosts) and left
+     * as found.
+     */
+    void onBed(int hosts, Body body) throws IOException {
+        boolean wasUp = Files.exists(Testbed.STATE.resolve("compute"));
+        Map<String, String> env = Map.of("NODECAST_TESTBED_NODES", String.valueOf(Math.max(hosts, Testbed.COMPUTE.size())));
+        if (wasUp && Testbed.computeHosts(env).size() < hosts) {
+            throw new IllegalStateException("these benchmarks need " + hosts + " compute hosts and the test bed is up with "
+                    + Testbed.computeHosts(env).size() + ": take it down (testbed/down), they bring it up with " + hosts);
+        }
+        Launcher.Result up = Launcher.exec(List.of(TB.resolve("up").toString()), env);
         if (up.exit() != 0) throw new IllegalStateException("testbed/up: " + up.err());
+        compute = Testbed.computeHosts(env);
         try {
             body.run();
         } finally {
@@ -84,19 +99,19 @@ final class ClusterBench {
         return all.get(all.size() / 2);
     }
 
-    private static String hosts(int count, int perHost) {
+    private String hosts(int count, int perHost) {
         List<String> h = new ArrayList<>();
-        for (String c : COMPUTE.subList(0, count)) h.add(c + ":" + perHost);
+        for (String c : compute.subList(0, count)) h.add(c + ":" + perHost);
         return String.join(",", h);
     }
 
-    private static String openmpi(int count, int perHost) {
+    private String openmpi(int count, int perHost) {
         return q(TB.resolve("mpirun-openmpi")) + " -np " + count * perHost + " --host " + hosts(count, perHost);
     }
 
-    private static String purgeAll(String dest) {
+    private String purgeAll(String dest) {
         StringBuilder s = new StringBuilder();
-        for (String h : COMPUTE) s.append(q(TB.resolve("run"))).append(' ').append(h).append(" rm -rf ").append(q(dest)).append("; ");
+        for (String h : compute) s.append(q(TB.resolve("run"))).append(' ').append(h).append(" rm -rf ").append(q(dest)).append("; ");
         return s.toString();
     }
 
@@ -130,54 +145,230 @@ final class ClusterBench {
 
     // ---------------------------------------------------------------- delivery across hosts
 
+    /** One bcast on the head: the step's wall time and the report rank 0 wrote. */
+    record Bcast(double stepSeconds, double deliverySeconds, double initSeconds, String how, long peakKiB) {}
+
+    private static final Path REPORT = SHARED.resolve("bench/report.json");
+
+    /** A bcast of {@code bundle} to the first {@code count} hosts, median of {@code n} runs by step time. */
+    private Bcast bcast(int count, String algorithm, Path bundle, String dest, String before, int n) {
+        List<Bcast> all = new ArrayList<>();
+        String peakFile = "/dev/shm/nodecast-bench-peak";
+        for (int i = 0; i < n; i++) {
+            if (!before.isEmpty()) must(on("head", before), "clean-up");
+            String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast --bcast-algorithm "
+                    + algorithm + " --report " + q(REPORT) + " -p " + q(dest) + " " + q(bundle);
+            long t0 = System.nanoTime();
+            must(on("head", script), script);
+            double step = (System.nanoTime() - t0) / 1e9;
+            String json;
+            try {
+                json = Files.readString(REPORT);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            long peak = 0;
+            for (String h : compute.subList(0, count)) {
+                String kib = on(h, "cat " + peakFile + " 2>/dev/null || echo 0").out().strip();
+                peak = Math.max(peak, Long.parseLong(kib.isEmpty() ? "0" : kib.lines().reduce((a, b) -> b).orElse("0")));
+            }
+            all.add(new Bcast(step, number(json, "bundles.0.total_seconds"), number(json, "init_seconds"), text(json, "how"), peak));
+        }
+        all.sort(java.util.Comparator.comparingDouble(Bcast::stepSeconds));
+        return all.get(all.size() / 2);
+    }
+
+    /** A number from the report: the first bundle's {@code total_seconds}, or a top-level field. */
+    private static double number(String json, String key) {
+        String field = key.startsWith("bundles.0.") ? key.substring(10) : key;
+        int from = key.startsWith("bundles.0.") ? json.indexOf("\"bundles\"") : 0;
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field + "\": ([0-9.]+)").matcher(json);
+        if (from < 0 || !m.find(from)) throw new IllegalStateException("no " + key + " in " + json);
+        return Double.parseDouble(m.group(1));
+    }
+
+    private static String text(String json, String field) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field + "\": \"([^\"]*)\"").matcher(json);
+        return m.find() ? m.group(1) : "?";
+    }
+
+    private void shape(String how) {
+        must(sh(List.of(TB.resolve("shape").toString(), "--off")), "shape --off");
+        if (how.isEmpty()) return;
+        List<String> cmd = new ArrayList<>(List.of(TB.resolve("shape").toString()));
+        cmd.addAll(List.of(how.split(" ")));
+        must(sh(cmd), "testbed/shape " + how);
+    }
+
+    private static String label(String algorithm) {
+        return algorithm.equals("auto") ? "pipelined (nodecast)" : "MPI_Ibcast";
+    }
+
     void delivery() throws IOException {
         Path bundle = sharedBundle();
         String dest = "/dev/shm/nodecast-bench";
         String clean = purgeAll(dest);
         long unpacked = 0;
-        Table t = new Table("method", "links", "hosts", "seconds (median)", "MB/s per host", "leader peak MiB", "vs GNU tar");
+        Table t = new Table("broadcast", "links", "hosts", "seconds (median)", "MB/s per host", "leader peak MiB", "vs GNU tar",
+                "vs 2 hosts");
         Map<String, double[][]> series = new LinkedHashMap<>();
         int n = quick ? 1 : runs;
         double tar = timed(q(TB.resolve("run")) + " n1 sh -c " + q("mkdir -p " + q(dest) + " && tar --zstd -xf " + q(bundle) + " -C " + q(dest)), clean, n);
         must(on("n1", "du -sb --exclude=.nodecast " + q(dest) + " | cut -f1 > /dev/shm/nodecast-bench-size"), "du");
         unpacked = Long.parseLong(on("n1", "cat /dev/shm/nodecast-bench-size").out().strip());
-        t.row("GNU tar --zstd -xf, on n1", "-", 1, f2(tar), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / tar), "-", "1.00");
+        t.row("GNU tar --zstd -xf, on n1", "-", 1, f2(tar), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / tar), "-", "1.00", "-");
         List<String[]> shapes = quick ? List.<String[]>of(new String[] {"unshaped", ""})
                 : List.of(new String[] {"unshaped", ""}, new String[] {"1 Gbit/s", "--rate 1gbit"},
                         new String[] {"1 Gbit/s + 5 ms", "--rate 1gbit --delay-ms 5"}, new String[] {"100 Mbit/s", "--rate 100mbit"});
-        for (String[] shape : shapes) {
-            must(sh(List.of(TB.resolve("shape").toString(), "--off")), "shape --off");
-            if (!shape[1].isEmpty()) {
-                List<String> cmd = new ArrayList<>(List.of(TB.resolve("shape").toString()));
-                cmd.addAll(List.of(shape[1].split(" ")));
-                must(sh(cmd), "testbed/shape " + shape[1]);
-            }
-            List<double[]> pts = new ArrayList<>();
-            for (int count : quick ? List.of(1, 3) : List.of(1, 2, 3)) {
-                String peakFile = "/dev/shm/nodecast-bench-peak";
-                String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest)
-                        + " " + q(bundle);
-                double s = timed(script, clean, shape[1].contains("100mbit") ? 1 : n);
-                long peak = 0;
-                for (String h : COMPUTE.subList(0, count)) {
-                    String kib = on(h, "cat " + peakFile + " 2>/dev/null || echo 0").out().strip();
-                    peak = Math.max(peak, Long.parseLong(kib.isEmpty() ? "0" : kib.lines().reduce((a, b) -> b).orElse("0")));
+        for (String[] link : shapes) {
+            shape(link[1]);
+            for (String alg : ALGORITHMS) {
+                List<double[]> pts = new ArrayList<>();
+                double two = 0;
+                for (int count : quick ? List.of(1, 3) : List.of(1, 2, 3)) {
+                    Bcast b = bcast(count, alg, bundle, dest, clean, link[1].contains("100mbit") ? 1 : n);
+                    if (count == 2) two = b.stepSeconds();
+                    t.row(label(alg), link[0], count, f2(b.stepSeconds()), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / b.stepSeconds()),
+                            b.peakKiB() / 1024, f2(b.stepSeconds() / tar), two > 0 ? f2(b.stepSeconds() / two) : "-");
+                    pts.add(new double[] {count, b.stepSeconds()});
                 }
-                t.row("nodecast bcast, Open MPI", shape[0], count, f2(s), String.format(Locale.ROOT, "%.0f", unpacked / 1e6 / s),
-                        peak / 1024, f2(s / tar));
-                pts.add(new double[] {count, s});
+                series.put(label(alg) + ", " + link[0], pts.toArray(double[][]::new));
             }
-            series.put(shape[0], pts.toArray(double[][]::new));
         }
-        must(sh(List.of(TB.resolve("shape").toString(), "--off")), "shape --off");
+        shape("");
         on("head", clean + " rm -f /dev/shm/nodecast-bench-size");
         emit.accept(new Emitted("cluster-delivery", "Delivery to the test bed's hosts (" + (unpacked >> 20) + " MiB unpacked), "
-                + "against GNU tar on one host", t,
-                "The bundle is on the shared directory (page cache warm); each host unpacks into its own /dev/shm. All hosts share "
-                        + "this machine's 2 cores, so unpacking on 3 hosts takes 3 times the CPU of one; on a cluster each node "
-                        + "has its own. Links shaped with testbed/shape (tbf; the delay held by netdelay). Leader peak MiB: GNU time's %M "
-                        + "of the largest leader JVM."));
-        Plot.lines(out.resolve("cluster-delivery.png"), "Delivery time against hosts, by link", "hosts", "seconds", series);
+                + "nodecast's pipelined broadcast and MPI_Ibcast, against GNU tar on one host", t,
+                "The whole `mpirun ... nodecast bcast` step, `--bcast-algorithm auto` (a pipelined chain here) or `ibcast`. The bundle is on "
+                        + "the shared directory (page cache warm); each host unpacks into its own /dev/shm. All hosts share this "
+                        + "machine's 2 cores, so unpacking on 3 hosts takes 3 times the CPU of one; on a cluster each node has its own. "
+                        + "Links shaped with testbed/shape (tbf; the delay held by netdelay). Leader peak MiB: GNU time's %M of the "
+                        + "largest leader JVM. At 100 Mbit/s one run per point."));
+        Plot.lines(out.resolve("cluster-delivery.png"), "Delivery time against hosts, by broadcast and link", "hosts", "seconds", series);
+    }
+
+    // ---------------------------------------------------------------- flat as hosts are added
+
+    /** The synthetic bundle of the scaling runs: 50 MB of incompressible files, so unpacking costs the 2 cores little. */
+    private Path blobBundle() throws IOException {
+        Path b = Files.createDirectories(SHARED.resolve("bench")).resolve("blob50.tar");
+        if (Files.exists(b)) return b;
+        Path dir = Files.createDirectories(SHARED.resolve("bench/blob50"));
+        java.util.Random r = new java.util.Random(50);
+        byte[] mb = new byte[1_000_000];
+        for (int i = 0; i < 50; i++) {
+            r.nextBytes(mb);
+            Files.write(dir.resolve(String.format("f%02d.bin", i)), mb);
+        }
+        must(sh(List.of("tar", "-cf", b.toString(), "-C", dir.toString(), ".")), "tar");
+        return b;
+    }
+
+    /** Hosts the scaling benchmark needs on the bed. */
+    static final int SCALING_HOSTS = 8;
+
+    /**
+     * Delivery time and fixed cost against 1 to 8 hosts at 100 Mbit/s, both broadcasts: the figures the scale model is
+     * fitted to (cluster-scaling.csv, read by {@code bench/run model}).
+     */
+    void scaling() throws IOException {
+        Path bundle = quick ? sharedBundle() : blobBundle();
+        Path empty = SHARED.resolve("bench/empty.tar");
+        Files.write(empty, new byte[10240]);
+        String dest = "/dev/shm/nodecast-bench-scaling";
+        String clean = purgeAll(dest);
+        String rate = quick ? "" : "--rate 100mbit";
+        shape(rate);
+        List<Integer> counts = quick ? List.of(1, 2) : java.util.stream.IntStream.rangeClosed(1, SCALING_HOSTS).boxed().toList();
+        Table t = new Table("hosts", "pipelined: delivery s", "MPI_Ibcast: delivery s", "pipelined: step s", "MPI_Ibcast: step s",
+                "fixed cost s (empty bundle)", "pipelined delivery vs 2 hosts", "pipelined broadcast");
+        StringBuilder csv = new StringBuilder("hosts,algorithm,bundle_bytes,delivery_seconds,step_seconds,init_seconds,fixed_seconds,how\n");
+        Map<String, List<double[]>> series = new LinkedHashMap<>();
+        for (String alg : ALGORITHMS) series.put(label(alg) + ": delivery", new ArrayList<>());
+        series.put("fixed cost (empty bundle)", new ArrayList<>());
+        long size = Files.size(bundle);
+        double two = 0;
+        for (int count : counts) {
+            Map<String, Bcast> by = new LinkedHashMap<>();
+            for (String alg : ALGORITHMS) by.put(alg, bcast(count, alg, bundle, dest, clean, quick ? 1 : runs));
+            Bcast fixed = bcast(count, "auto", empty, dest, clean, quick ? 1 : runs);
+            Bcast p = by.get("auto"), ib = by.get("ibcast");
+            if (count == 2) two = p.deliverySeconds();
+            t.row(count, f2(p.deliverySeconds()), f2(ib.deliverySeconds()), f2(p.stepSeconds()), f2(ib.stepSeconds()),
+                    f2(fixed.stepSeconds()), two > 0 ? f2(p.deliverySeconds() / two) : "-", p.how());
+            for (String alg : ALGORITHMS) {
+                Bcast b = by.get(alg);
+                series.get(label(alg) + ": delivery").add(new double[] {count, b.deliverySeconds()});
+                csv.append(String.format(Locale.ROOT, "%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%s%n", count, alg, size, b.deliverySeconds(),
+                        b.stepSeconds(), b.initSeconds(), fixed.stepSeconds(), b.how().replace(',', ';')));
+            }
+            series.get("fixed cost (empty bundle)").add(new double[] {count, fixed.stepSeconds()});
+        }
+        shape("");
+        on("head", clean);
+        Files.writeString(out.resolve("cluster-scaling.csv"), csv);
+        Map<String, double[][]> plot = new LinkedHashMap<>();
+        series.forEach((k, v) -> plot.put(k, v.toArray(double[][]::new)));
+        emit.accept(new Emitted("cluster-scaling", "Delivery and fixed cost against hosts" + (quick ? " (quick mode)"
+                : ", 50 MB bundle, links at 100 Mbit/s"), t,
+                "Delivery: the bundle's time in rank 0's report (from the first leader's start of the round to the last leader's "
+                        + "end of unpacking, the slowest node); step: the whole `mpirun ... nodecast bcast` command; fixed cost: "
+                        + "the same step with an empty bundle. The bundle: 50 files of 1 MB of random bytes in a .tar, so unpacking "
+                        + "costs the 2 shared cores little and the link is what is measured. Median of " + (quick ? 1 : runs)
+                        + " runs. The raw figures: cluster-scaling.csv."));
+        Plot.lines(out.resolve("cluster-scaling.png"), "Delivery against hosts (50 MB, 100 Mbit/s links)", "hosts", "seconds", plot);
+    }
+
+    // ---------------------------------------------------------------- nothing sent twice
+
+    /** Bytes each host's eth0 has received so far. */
+    private long received(String host) {
+        return Long.parseLong(on(host, "cat /sys/class/net/eth0/statistics/rx_bytes").out().strip());
+    }
+
+    /**
+     * The Python bundle to 3 hosts of which 2 already have it, against the same to 1 host and to 3 fresh hosts, with the
+     * bytes each host received.
+     */
+    void skip() throws IOException {
+        Path bundle = sharedBundle();
+        String dest = "/dev/shm/nodecast-bench-skip";
+        String clean = purgeAll(dest);
+        shape(quick ? "" : "--rate 100mbit");
+        Table t = new Table("case", "step s", "delivery s", "MB received by n1", "n2", "n3", "skipped");
+        Map<String, Double> bars = new LinkedHashMap<>();
+        String[][] cases = {{"to n1, nothing there before", "1", ""}, {"to n1..n3, nothing there before", "3", ""},
+                {"to n1..n3, n1 and n2 have it", "3", "2"}};
+        for (String[] c : cases) {
+            List<Double> steps = new ArrayList<>();
+            long[] rx = new long[3];
+            Bcast last = null;
+            for (int i = 0; i < (quick ? 1 : runs); i++) {
+                must(on("head", clean), "clean-up");
+                if (!c[2].isEmpty()) bcast(Integer.parseInt(c[2]), "auto", bundle, dest, "", 1);
+                long[] before = {received(compute.get(0)), received(compute.get(1)), received(compute.get(2))};
+                last = bcast(Integer.parseInt(c[1]), "auto", bundle, dest, "", 1);
+                steps.add(last.stepSeconds());
+                for (int h = 0; h < 3; h++) rx[h] = received(compute.get(h)) - before[h];
+            }
+            steps.sort(Double::compare);
+            double step = steps.get(steps.size() / 2);
+            String json = Files.readString(REPORT);
+            t.row(c[0], f2(step), f2(last.deliverySeconds()), f1(rx[0] / 1e6), f1(rx[1] / 1e6), f1(rx[2] / 1e6),
+                    (int) number(json, "skipped_nodes") + " of " + c[1]);
+            bars.put(c[0], step);
+        }
+        shape("");
+        on("head", clean);
+        emit.accept(new Emitted("cluster-skip", "Nothing sent twice: the Python bundle to hosts that already have it" + (quick ? " (quick mode)" : ", 100 Mbit/s"),
+                t, "The whole `mpirun ... nodecast bcast` step (median of " + (quick ? 1 : runs) + "), and the bytes each host's eth0 received "
+                        + "during it (the launcher's and MPI's own traffic included). The hosts that have the bundle take no part in its "
+                        + "stream: rank 0 sends only to the others."));
+        Plot.bars(out.resolve("cluster-skip.png"), "bcast step, seconds", "seconds", bars);
+    }
+
+    private static String f1(double v) {
+        return String.format(Locale.ROOT, "%.1f", v);
     }
 
     // ---------------------------------------------------------------- fixed cost across hosts
@@ -210,6 +401,9 @@ final class ClusterBench {
 
     // ---------------------------------------------------------------- start-up at scale
 
+    /** Start-up at scale runs over three hosts, whatever the bed has. */
+    private static final int STARTUP_HOSTS = 3;
+
     void startup(int rate) throws IOException {
         Path bundle = sharedBundle(false); // an interpreter to start, even in quick mode
         Path backing = SHARED.resolve("bench/pfs-backing");
@@ -233,12 +427,12 @@ final class ClusterBench {
         Map<String, double[][]> series = new LinkedHashMap<>();
         List<double[]> direct = new ArrayList<>(), nodecast = new ArrayList<>(), local = new ArrayList<>();
         for (int ranks : quick ? List.of(3) : List.of(3, 6, 12, 24)) {
-            int perHost = ranks / COMPUTE.size();
-            String run = openmpi(COMPUTE.size(), perHost);
+            int perHost = ranks / STARTUP_HOSTS;
+            String run = openmpi(STARTUP_HOSTS, perHost);
             long ops0 = ops(pfs);
             double d = timed(run + " " + q(pfs.resolve(prefixDir + "/bin/python3")) + " -c " + q(code), "", 1);
             long ops1 = ops(pfs);
-            String job = openmpi(COMPUTE.size(), 1) + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest) + " " + q(pfs.resolve("tier1.tar.zst"))
+            String job = openmpi(STARTUP_HOSTS, 1) + " " + q(Launcher.nodecast()) + " bcast -p " + q(dest) + " " + q(pfs.resolve("tier1.tar.zst"))
                     + " && " + run + " " + q(dest + "/bin/python3") + " -c " + q(code);
             double b = timed(job, clean, 1);
             long ops2 = ops(pfs);
@@ -302,7 +496,7 @@ final class ClusterBench {
                 new String[] {"the distribution, staged on each node (NODECAST_STAGE=/dev/shm)", "env NODECAST_STAGE=/dev/shm/nodecast-bench-stage "});
         for (String[] kind : kinds) {
             // a first run on every host, uncounted: the JDK case makes its AOT cache beside the jar, staging unpacks the runtime
-            must(on("head", clean + openmpi(COMPUTE.size(), 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty)), "warm-up");
+            must(on("head", clean + openmpi(compute.size(), 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty)), "warm-up");
             for (int count : quick ? List.of(1) : List.of(1, 3)) {
                 long before = ops(pfs);
                 double s = timed(openmpi(count, 1) + " " + kind[1] + q(launcher) + " bcast -p " + q(dest) + " " + q(empty), clean, 1);

@@ -16,12 +16,18 @@ class ClusterBenchQuickTest {
 
     @Test
     void theTestBedBenchmarksRunAndWriteTheirTablesAndPlots() throws Exception {
-        int code = new picocli.CommandLine(new Bench()).execute("--quick", "--out", out.toString(), "cluster-delivery", "cluster-fixed", "startup");
+        int code = new picocli.CommandLine(new Bench()).execute("--quick", "--out", out.toString(), "cluster-delivery", "cluster-scaling",
+                "cluster-skip", "cluster-fixed", "startup");
         assertThat(code).isZero();
-        for (String name : new String[] {"cluster-delivery", "cluster-fixed", "startup"}) {
+        for (String name : new String[] {"cluster-delivery", "cluster-scaling", "cluster-skip", "cluster-fixed", "startup"}) {
             assertThat(out.resolve(name + ".md")).content().contains("| ");
             assertThat(Files.size(out.resolve(name + ".png"))).isGreaterThan(1000);
         }
+        assertThat(Files.readString(out.resolve("cluster-delivery.md"))).contains("pipelined (nodecast)", "MPI_Ibcast");
+        assertThat(out.resolve("cluster-scaling.csv")).content().contains("2,auto,", "2,ibcast,");
+        // the hosts that have the bundle: the launcher's and MPI's bytes only, the new one the whole bundle
+        String skipped = Files.readString(out.resolve("cluster-skip.md")).lines().filter(l -> l.contains("have it")).findFirst().orElseThrow();
+        assertThat(skipped).contains("| 2 of 3 |");
         // after rerouting, the ranks leave the shared file system alone: only the bcast's handful of operations
         String row = Files.readString(out.resolve("startup.md")).lines().filter(l -> l.startsWith("| 3 |")).findFirst().orElseThrow();
         String[] cells = row.split("\\|");

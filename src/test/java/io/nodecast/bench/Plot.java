@@ -32,6 +32,15 @@ final class Plot {
     }
 
     static void lines(Path png, String title, String x, String y, Map<String, double[][]> series) throws IOException {
+        lines(png, title, x, y, series, false);
+    }
+
+    /** As {@link #lines}, with a logarithmic x axis (nodes from 1 to 100,000). */
+    static void linesLogX(Path png, String title, String x, String y, Map<String, double[][]> series) throws IOException {
+        lines(png, title, x, y, series, true);
+    }
+
+    private static void lines(Path png, String title, String x, String y, Map<String, double[][]> series, boolean logX) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
         series.forEach((name, points) -> {
             XYSeries s = new XYSeries(name);
@@ -41,6 +50,13 @@ final class Plot {
         JFreeChart chart = ChartFactory.createXYLineChart(title, x, y, data, PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
         plain(plot);
+        if (logX) {
+            org.jfree.chart.axis.LogAxis axis = new org.jfree.chart.axis.LogAxis(x);
+            axis.setBase(10);
+            axis.setStandardTickUnits(org.jfree.chart.axis.NumberAxis.createIntegerTickUnits());
+            axis.setNumberFormatOverride(new java.text.DecimalFormat("#,##0"));
+            plot.setDomainAxis(axis);
+        }
         XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
         for (int i = 0; i < data.getSeriesCount(); i++) r.setSeriesStroke(i, new BasicStroke(2f));
         plot.setRenderer(r);

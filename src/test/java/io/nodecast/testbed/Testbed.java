@@ -34,6 +34,16 @@ public final class Testbed {
 
     private Testbed() {}
 
+    /**
+     * The compute hosts as the scripts see them now: those of the bed that is up, else those the configuration
+     * (or NODECAST_TESTBED_NODES in {@code env}) would bring up.
+     */
+    public static List<String> computeHosts(Map<String, String> env) {
+        Launcher.Result r = Launcher.exec(List.of("bash", "-c", "source \"$1/lib.sh\" && echo $TB_COMPUTE", "conf", DIR.toString()), env);
+        if (r.exit() != 0) throw new AssertionError("cannot read the test bed's configuration: " + r.err());
+        return List.of(r.out().trim().split("\\s+"));
+    }
+
     /** The configuration as lib.sh sees it, so the tests and the scripts never disagree. */
     private static List<String> readConf() {
         Launcher.Result r = Launcher.exec(List.of("bash", "-c", """

@@ -24,6 +24,8 @@ sealed interface Abi permits Abi.OpenMpi, Abi.Mpich {
     long opMax();
     long opSum();
     long errorsReturn();
+    /** MPI_REQUEST_NULL: what a completed request's handle becomes, and what an unused slot holds. */
+    long requestNull();
     int commTypeShared();
     /** MPI_STATUS_IGNORE: NULL in Open MPI, (MPI_Status*)1 in MPICH. */
     MemorySegment statusIgnore();
@@ -35,6 +37,12 @@ sealed interface Abi permits Abi.OpenMpi, Abi.Mpich {
         return handleLayout() == ValueLayout.JAVA_LONG ? at.get(ValueLayout.JAVA_LONG, 0) : at.get(ValueLayout.JAVA_INT, 0);
     }
 
+    /** Stores a handle where MPI reads one (MPI_Comm_free's argument, a request slot). */
+    default void writeHandle(MemorySegment at, long handle) {
+        if (handleLayout() == ValueLayout.JAVA_LONG) at.set(ValueLayout.JAVA_LONG, 0, handle);
+        else at.set(ValueLayout.JAVA_INT, 0, (int) handle);
+    }
+
     /** The ABI of an opened library, told by a symbol only Open MPI has. */
     static Abi of(Native lib) {
         if (lib.symbol("ompi_mpi_comm_world").isPresent()) {
@@ -42,13 +50,14 @@ sealed interface Abi permits Abi.OpenMpi, Abi.Mpich {
                     .orElseThrow(() -> new IllegalStateException(lib.path() + " lacks " + name)).address();
             return new OpenMpi(g.apply("ompi_mpi_comm_world"), g.apply("ompi_mpi_comm_null"), g.apply("ompi_mpi_byte"),
                     g.apply("ompi_mpi_int"), g.apply("ompi_mpi_long"), g.apply("ompi_mpi_double"), g.apply("ompi_mpi_info_null"),
-                    g.apply("ompi_mpi_op_max"), g.apply("ompi_mpi_op_sum"), g.apply("ompi_mpi_errors_return"));
+                    g.apply("ompi_mpi_op_max"), g.apply("ompi_mpi_op_sum"), g.apply("ompi_mpi_errors_return"),
+                    g.apply("ompi_request_null"));
         }
         return new Mpich();
     }
 
     record OpenMpi(long commWorld, long commNull, long byteType, long intType, long longType, long doubleType,
-                   long infoNull, long opMax, long opSum, long errorsReturn) implements Abi {
+                   long infoNull, long opMax, long opSum, long errorsReturn, long requestNull) implements Abi {
         @Override public String family() { return "Open MPI"; }
         @Override public ValueLayout handleLayout() { return ValueLayout.JAVA_LONG; }
         @Override public int commTypeShared() { return 0; }
@@ -69,6 +78,7 @@ sealed interface Abi permits Abi.OpenMpi, Abi.Mpich {
         @Override public long opMax() { return 0x58000001; }
         @Override public long opSum() { return 0x58000003; }
         @Override public long errorsReturn() { return 0x54000001; }
+        @Override public long requestNull() { return 0x2c000000; }
         @Override public int commTypeShared() { return 1; }
         @Override public MemorySegment statusIgnore() { return MemorySegment.ofAddress(1); }
     }

@@ -27,8 +27,8 @@ final class Mpi {
     final Abi abi;
     final String library;
     private final Native lib;
-    private final MethodHandle initThread, commRank, commSize, splitType, split, setErrhandler, bcast, ibcast, test,
-            wait, allreduce, allgather, ibarrier, abort, finalizeMh, errorString, processorName, libraryVersion, finalized;
+    private final MethodHandle initThread, commRank, commSize, splitType, split, commFree, setErrhandler, bcast, ibcast, isend,
+            irecv, test, wait, allreduce, allgather, ibarrier, abort, finalizeMh, errorString, processorName, libraryVersion, finalized;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment flag = arena.allocate(INT);
 
@@ -41,9 +41,12 @@ final class Mpi {
         commSize = fn("MPI_Comm_size", "i", H, ADDR);
         splitType = fn("MPI_Comm_split_type", "i", H, INT, INT, H, ADDR);
         split = fn("MPI_Comm_split", "i", H, INT, INT, ADDR);
+        commFree = fn("MPI_Comm_free", "i", ADDR);
         setErrhandler = fn("MPI_Comm_set_errhandler", "i", H, H);
         bcast = fn("MPI_Bcast", "i", ADDR, INT, H, INT, H);
         ibcast = fn("MPI_Ibcast", "i", ADDR, INT, H, INT, H, ADDR);
+        isend = fn("MPI_Isend", "i", ADDR, INT, H, INT, INT, H, ADDR);
+        irecv = fn("MPI_Irecv", "i", ADDR, INT, H, INT, INT, H, ADDR);
         test = fn("MPI_Test", "i", ADDR, ADDR, ADDR);
         wait = fn("MPI_Wait", "i", ADDR, ADDR);
         allreduce = fn("MPI_Allreduce", "i", ADDR, ADDR, INT, H, H, H);
@@ -152,6 +155,13 @@ final class Mpi {
         return abi.readHandle(out);
     }
 
+    /** Frees a communicator this process made (a broadcast's sub-communicator). */
+    void commFree(long comm) {
+        MemorySegment handle = arena.allocate(8);
+        abi.writeHandle(handle, comm);
+        call("MPI_Comm_free", () -> (int) commFree.invokeExact(handle));
+    }
+
     void errorsReturn(long comm) {
         call("MPI_Comm_set_errhandler", () -> (int) setErrhandler.invokeExact(comm, abi.errorsReturn()));
     }
@@ -163,6 +173,23 @@ final class Mpi {
     /** @param request 8 bytes that receive the request; they must live until it completes */
     void ibcast(MemorySegment buf, int count, long type, int root, long comm, MemorySegment request) {
         call("MPI_Ibcast", () -> (int) ibcast.invokeExact(buf, count, type, root, comm, request));
+    }
+
+    /** @param request 8 bytes that receive the request; they, and {@code buf}, must live until it completes */
+    void isend(MemorySegment buf, int bytes, int dest, int tag, long comm, MemorySegment request) {
+        call("MPI_Isend", () -> (int) isend.invokeExact(buf, bytes, abi.byteType(), dest, tag, comm, request));
+    }
+
+    /** @param request 8 bytes that receive the request; they, and {@code buf}, must live until it completes */
+    void irecv(MemorySegment buf, int bytes, int source, int tag, long comm, MemorySegment request) {
+        call("MPI_Irecv", () -> (int) irecv.invokeExact(buf, bytes, abi.byteType(), source, tag, comm, request));
+    }
+
+    /** A request slot holding MPI_REQUEST_NULL: testing it says "complete" at once. */
+    MemorySegment requestSlot() {
+        MemorySegment r = arena.allocate(8, 8);
+        abi.writeHandle(r, abi.requestNull());
+        return r;
     }
 
     void ibcastWorld(MemorySegment buf, int count, long comm, MemorySegment request) {

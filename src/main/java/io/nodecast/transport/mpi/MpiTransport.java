@@ -3,68 +3,70 @@ package io.nodecast.transport.mpi;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.Hosts;
 import io.nodecast.core.NodecastException;
+import io.nodecast.transport.BroadcastAlgorithm;
+import io.nodecast.transport.BroadcastPlan;
 import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.ChunkSource;
-import io.nodecast.transport.NodeFailure;
 import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
  * The job's own MPI as the transport: one leader per node (the ranks that share memory), a communicator of
- * leaders for the bundles, the world for the final agreement. All MPI calls happen on the thread that created it.
+ * leaders for the bundles, the world for the final word. All MPI calls happen on the thread that created it.
  */
 public final class MpiTransport implements Transport {
-    /** A failure as it travels between leaders: host, rank, code and message in a fixed record. */
-    private static final int RECORD = 1024;
-    /** The failure list rank 0 sends to every rank: enough for a few dozen failed nodes, the rest summarised. */
-    private static final int VERDICT = 64 << 10;
+    /** A host name as the leaders exchange it at start (Linux allows 64 bytes; simulated nodes add a suffix). */
+    private static final int HOST_BYTES = 128;
+
+    /**
+     * @param library    an explicit library (path or soname), else chosen from the launcher's environment
+     * @param chunkBytes the largest message of a stream
+     * @param algorithm  how streams travel among the leaders
+     * @param stall      how long a leader waits on a silent peer in a stream before it gives the job up
+     */
+    public record Options(Optional<String> library, int chunkBytes, BroadcastAlgorithm algorithm, Duration stall) {}
 
     private final Mpi mpi;
     private final Topology topology;
     private final long world;
     private final long leaders;
-    private final int chunkBytes;
-    private final MemorySegment[] buffers;
-    private final MemorySegment[] requests;
+    private final Options options;
+    private final List<String> leaderHosts;
     private final String description;
     private final boolean skipFinalize;
+    private final MemorySegment[] requests;
+    private PipelinedBroadcast pipeline;  // the stream buffers, allocated on a leader's first stream
     private boolean closed;
 
-    private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, int chunkBytes, String version, boolean skipFinalize) {
-        this.skipFinalize = skipFinalize;
+    private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, Options options, List<String> leaderHosts,
+                         String version, boolean skipFinalize) {
         this.mpi = mpi;
         this.topology = topology;
         this.world = world;
         this.leaders = leaders;
-        this.chunkBytes = chunkBytes;
-        this.buffers = topology.leader()
-                ? new MemorySegment[] {mpi.arena().allocate(chunkBytes, 4096), mpi.arena().allocate(chunkBytes, 4096)}
-                : new MemorySegment[0];
-        this.requests = new MemorySegment[] {mpi.arena().allocate(8), mpi.arena().allocate(8)};
+        this.options = options;
+        this.leaderHosts = leaderHosts;
+        this.skipFinalize = skipFinalize;
+        this.requests = new MemorySegment[] {mpi.requestSlot(), mpi.requestSlot()};
         this.description = "mpi (" + mpi.abi.family() + ": " + Mpi.versionLine(version) + ")";
     }
 
-    /**
-     * Loads the library, initialises MPI and finds the nodes.
-     * @param library an explicit library (path or soname), else chosen from the launcher's environment
-     */
-    public static MpiTransport start(Optional<String> library, int chunkBytes, Map<String, String> env) {
-        Native lib = MpiLibrary.open(MpiLibrary.candidates(library, env));
+    /** Loads the library, initialises MPI and finds the nodes. */
+    public static MpiTransport start(Options options, Map<String, String> env) {
+        Native lib = MpiLibrary.open(MpiLibrary.candidates(options.library(), env));
         Mpi mpi = Mpi.open(lib);
         mpi.initThread();
         long world = mpi.abi.commWorld();
@@ -98,12 +100,61 @@ public final class MpiTransport implements Transport {
         int nodeIndex = w.getAtIndex(ValueLayout.JAVA_INT, 0);
         int nodes = w.getAtIndex(ValueLayout.JAVA_INT, 1);
         String host = Hosts.localName() + (simulated > 0 ? "-n" + nodeIndex : "");
-        // Only a rank alone on its node may leave without MPI_Finalize: hydra's proxy then ends no other process
-        // (it kills a finished rank's node-mates), and the launcher still sees the exit code.
+        List<String> hosts = leader ? exchangeHosts(mpi, leadersComm, host, nodes) : List.of();
         String version = mpi.libraryVersion();
-        boolean skipFinalize = Mpi.finalizeMayHang(version) && "1".equals(env.get("MPI_LOCALNRANKS"));
-        return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, chunkBytes,
-                version, skipFinalize);
+        boolean skipFinalize = false;
+        if (Mpi.finalizeMayHang(version)) {
+            // Only a rank alone on its host may leave without MPI_Finalize: a launcher's proxy ends the host-mates of a
+            // rank that left without it (hydra: "EXIT CODE: 9"), so several ranks per host must finalize, and between
+            // hosts that can hang. Refuse that layout before any work, all ranks together, rather than hang at the end.
+            long realHost = mpi.splitShared(world, rank);
+            int onThisHost = mpi.size(realHost);
+            boolean crowded = onThisHost > 1 && onThisHost < size;
+            if (anyRank(mpi, world, crowded)) {
+                NodecastException why = new NodecastException(ExitCode.MPI, Mpi.versionLine(version).replaceAll("MPICH Version:\\s*", "MPICH ") + " over UCX (ch4:ucx) "
+                        + "can hang in MPI_Finalize when a job that spans hosts runs several ranks on one (fixed in MPICH 4.2, "
+                        + "pmodels/mpich#6596): start this step with one rank per host (mpiexec -ppn 1, srun --ntasks-per-node=1; "
+                        + "the launcher given to activate.sh), or use MPICH 4.2 or newer");
+                if (rank == 0) {
+                    System.err.println("nodecast: " + Hosts.localName() + " (rank 0): " + why.getMessage());
+                    System.err.flush();
+                    mpi.abort(world, why.exitCode().code());
+                } else {
+                    // rank 0 says why and ends the job; an abort from here could end it before the message is out
+                    MemorySegment never = mpi.requestSlot();
+                    mpi.ibarrier(world, never);
+                    mpi.awaitPolitely(never);
+                }
+                throw why;
+            }
+            skipFinalize = onThisHost == 1;
+        }
+        return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, options,
+                hosts, version, skipFinalize);
+    }
+
+    /** Whether {@code flag} is true on any rank of {@code comm}. */
+    private static boolean anyRank(Mpi mpi, long comm, boolean flag) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_LONG, flag ? 1 : 0);
+            MemorySegment out = a.allocate(ValueLayout.JAVA_LONG);
+            mpi.allreduce(in, out, 1, mpi.abi.longType(), mpi.abi.opSum(), comm);
+            return out.get(ValueLayout.JAVA_LONG, 0) > 0;
+        }
+    }
+
+    /** Every leader learns every node's name once, so messages about a peer can name it. */
+    private static List<String> exchangeHosts(Mpi mpi, long leaders, String host, int nodes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment mine = a.allocate(HOST_BYTES);
+            byte[] b = host.getBytes(StandardCharsets.UTF_8);
+            MemorySegment.copy(b, 0, mine, ValueLayout.JAVA_BYTE, 0, Math.min(b.length, HOST_BYTES - 1));
+            MemorySegment all = a.allocate((long) HOST_BYTES * nodes);
+            mpi.allgather(mine, all, HOST_BYTES, leaders);
+            List<String> out = new ArrayList<>(nodes);
+            for (int i = 0; i < nodes; i++) out.add(all.asSlice((long) i * HOST_BYTES, HOST_BYTES).getString(0));
+            return List.copyOf(out);
+        }
     }
 
     @Override
@@ -112,153 +163,159 @@ public final class MpiTransport implements Transport {
     }
 
     @Override
-    public byte[] shareFromRoot(byte[] rootData) {
-        MemorySegment len = mpi.arena().allocate(ValueLayout.JAVA_INT);
-        if (topology.root()) len.set(ValueLayout.JAVA_INT, 0, rootData.length);
-        mpi.bcast(len, 1, mpi.abi.intType(), 0, leaders);
-        int n = len.get(ValueLayout.JAVA_INT, 0);
-        MemorySegment data = n <= chunkBytes && buffers.length > 0 ? buffers[0] : mpi.arena().allocate(Math.max(1, n));
-        if (topology.root()) MemorySegment.copy(rootData, 0, data, ValueLayout.JAVA_BYTE, 0, n);
-        if (n > 0) mpi.bcast(data, n, mpi.abi.byteType(), 0, leaders);
-        return data.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
+    public List<String> leaderHosts() {
+        return leaderHosts;
     }
 
     @Override
-    public boolean anyLeader(boolean flag) {
-        return sumOverLeaders(new long[] {flag ? 1 : 0})[0] > 0;
+    public byte[] shareFromRoot(byte[] rootData) {
+        return share(rootData, leaders, false, Integer.MAX_VALUE);
+    }
+
+    @Override
+    public byte[] shareWithAll(byte[] rootData, int maxBytes) {
+        return share(rootData, world, true, maxBytes);
+    }
+
+    /**
+     * Rank 0's length, then its bytes. Over the world the ranks that are not leaders wait in MPI_Ibcast and poll
+     * politely: a blocking MPI_Bcast spins in most libraries, on cores the leader's unpacking needs.
+     */
+    private byte[] share(byte[] rootData, long comm, boolean politely, int maxBytes) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment len = a.allocate(ValueLayout.JAVA_INT);
+            if (topology.root()) {
+                if (rootData.length > maxBytes) throw new IllegalArgumentException(rootData.length + " bytes to share, at most " + maxBytes);
+                len.set(ValueLayout.JAVA_INT, 0, rootData.length);
+            }
+            bcast(len, 4, comm, politely);
+            int n = len.get(ValueLayout.JAVA_INT, 0);
+            if (n == 0) return new byte[0];
+            MemorySegment data = a.allocate(n);
+            if (topology.root()) MemorySegment.copy(rootData, 0, data, ValueLayout.JAVA_BYTE, 0, n);
+            bcast(data, n, comm, politely);
+            return data.toArray(ValueLayout.JAVA_BYTE);
+        }
+    }
+
+    private void bcast(MemorySegment buf, int bytes, long comm, boolean politely) {
+        if (!politely) {
+            mpi.bcast(buf, bytes, mpi.abi.byteType(), 0, comm);
+            return;
+        }
+        mpi.ibcast(buf, bytes, mpi.abi.byteType(), 0, comm, requests[0]);
+        mpi.awaitPolitely(requests[0]);
+    }
+
+    @Override
+    public byte[] gatherFromLeaders(byte[] record, int recordBytes) {
+        if (record.length > recordBytes) throw new IllegalArgumentException(record.length + " bytes in a record of " + recordBytes);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment mine = a.allocate(recordBytes);
+            MemorySegment.copy(record, 0, mine, ValueLayout.JAVA_BYTE, 0, record.length);
+            MemorySegment all = a.allocate((long) recordBytes * topology.nodes());
+            mpi.allgather(mine, all, recordBytes, leaders);
+            return all.toArray(ValueLayout.JAVA_BYTE);
+        }
     }
 
     @Override
     public double[] maxOverLeaders(double[] values) {
-        MemorySegment in = mpi.arena().allocateFrom(ValueLayout.JAVA_DOUBLE, values);
-        MemorySegment out = mpi.arena().allocate(ValueLayout.JAVA_DOUBLE, values.length);
-        mpi.allreduce(in, out, values.length, mpi.abi.doubleType(), mpi.abi.opMax(), leaders);
-        return out.toArray(ValueLayout.JAVA_DOUBLE);
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_DOUBLE, values);
+            return allreduce(a, in, ValueLayout.JAVA_DOUBLE, values.length, mpi.abi.doubleType(), mpi.abi.opMax()).toArray(ValueLayout.JAVA_DOUBLE);
+        }
     }
 
     @Override
     public long[] sumOverLeaders(long[] values) {
-        MemorySegment in = mpi.arena().allocateFrom(ValueLayout.JAVA_LONG, values);
-        MemorySegment out = mpi.arena().allocate(ValueLayout.JAVA_LONG, values.length);
-        mpi.allreduce(in, out, values.length, mpi.abi.longType(), mpi.abi.opSum(), leaders);
-        return out.toArray(ValueLayout.JAVA_LONG);
-    }
-
-    /**
-     * Double-buffered: while the sink works on chunk k (decompression and writing happen on other threads, fed
-     * by the sink), the broadcast of chunk k+1 is already posted. Chunk sizes follow from totalBytes, so every
-     * leader knows them without being told.
-     */
-    @Override
-    public void stream(ChunkSource source, long totalBytes, ChunkSink sink) throws IOException {
-        long chunks = (totalBytes + chunkBytes - 1) / chunkBytes;
-        if (chunks == 0) return;
-        post(source, 0, totalBytes);
-        for (long k = 0; k < chunks; k++) {
-            int cur = (int) (k & 1);
-            mpi.await(requests[cur]);
-            if (k + 1 < chunks) post(source, k + 1, totalBytes);
-            int len = length(k, totalBytes);
-            sink.accept(buffers[cur].asSlice(0, len).asByteBuffer());
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment in = a.allocateFrom(ValueLayout.JAVA_LONG, values);
+            return allreduce(a, in, ValueLayout.JAVA_LONG, values.length, mpi.abi.longType(), mpi.abi.opSum()).toArray(ValueLayout.JAVA_LONG);
         }
     }
 
-    private void post(ChunkSource source, long k, long total) throws IOException {
-        int len = length(k, total);
-        MemorySegment buf = buffers[(int) (k & 1)];
+    private MemorySegment allreduce(Arena a, MemorySegment in, ValueLayout layout, int count, long type, long op) {
+        MemorySegment out = a.allocate(layout, count);
+        mpi.allreduce(in, out, count, type, op, leaders);
+        return out;
+    }
+
+    /**
+     * The receivers and node 0 get a communicator of their own when not every leader takes part (MPI_Comm_split,
+     * ordered by node, so node 0 is its rank 0); the stream runs on it and it is freed after.
+     */
+    @Override
+    public String stream(BitSet receivers, long totalBytes, ChunkSource source, ChunkSink sink) throws IOException {
+        int[] members = members(receivers, topology.nodes());
+        boolean everyone = members.length == topology.nodes();
+        boolean in = topology.node() == 0 || receivers.get(topology.node());
+        long comm = everyone ? leaders : mpi.split(leaders, in ? 0 : Abi.UNDEFINED, topology.node());
+        if (!in) return "not taking part";
+        try {
+            if (!everyone) mpi.errorsReturn(comm);
+            int me = mpi.rank(comm);
+            BroadcastPlan plan = BroadcastPlan.choose(options.algorithm(), members.length, totalBytes, options.chunkBytes());
+            if (totalBytes > 0) {
+                if (pipeline == null) pipeline = new PipelinedBroadcast(mpi, options.chunkBytes());
+                if (plan.algorithm() == BroadcastAlgorithm.IBCAST) {
+                    ibcastStream(comm, plan, source, sink, members);
+                } else {
+                    pipeline.run(comm, me, plan, source, sink, options.stall(), r -> leaderHosts.get(members[r]));
+                }
+            }
+            return plan.describe();
+        } finally {
+            if (!everyone) mpi.commFree(comm);
+        }
+    }
+
+    /** The nodes taking part, in order: node 0 and the receivers. */
+    static int[] members(BitSet receivers, int nodes) {
+        BitSet all = (BitSet) receivers.clone();
+        all.set(0);
+        all.clear(nodes, Math.max(nodes, all.length()));
+        return all.stream().toArray();
+    }
+
+    /**
+     * The library's broadcast, double-buffered: while the sink works on chunk k, the broadcast of chunk k+1 is
+     * already posted. Chunk sizes follow from the total, so every leader knows them without being told.
+     */
+    private void ibcastStream(long comm, BroadcastPlan plan, ChunkSource source, ChunkSink sink, int[] members) throws IOException {
+        long chunks = plan.segments();
+        post(comm, plan, source, 0);
+        for (long k = 0; k < chunks; k++) {
+            int cur = (int) (k & 1);
+            Patience patience = new Patience(options.stall());
+            while (!mpi.test(requests[cur])) {
+                if (!patience.idle()) {
+                    throw new Broken("the broadcast (MPI_Ibcast) stalled for " + patience.idleSeconds() + " s at chunk " + k + " of "
+                            + chunks + " among " + members.length + " nodes: a node stopped or died");
+                }
+            }
+            if (k + 1 < chunks) post(comm, plan, source, k + 1);
+            sink.accept(pipeline.buffer(cur).asSlice(0, plan.length(k)).asByteBuffer());
+        }
+    }
+
+    private void post(long comm, BroadcastPlan plan, ChunkSource source, long k) throws IOException {
+        int len = plan.length(k);
+        MemorySegment buf = pipeline.buffer((int) (k & 1));
         if (topology.root()) {
             ByteBuffer bb = buf.asSlice(0, len).asByteBuffer();
             while (bb.hasRemaining()) {
                 if (source.fill(bb) == 0) throw new IOException("bundle ended early, at chunk " + k);
             }
         }
-        mpi.ibcast(buf, len, mpi.abi.byteType(), 0, leaders, requests[(int) (k & 1)]);
-    }
-
-    private int length(long k, long total) {
-        return (int) Math.min(chunkBytes, total - k * chunkBytes);
-    }
-
-    /**
-     * Leaders exchange their failures (a fixed record each); rank 0 sends the list to every rank. Non-leaders wait
-     * for it without spinning. A non-leader has no work that can fail, so its own argument is only logged locally.
-     */
-    @Override
-    public List<NodeFailure> agree(Optional<NodeFailure> mine) {
-        MemorySegment verdict = mpi.arena().allocate(VERDICT);
-        if (topology.leader()) {
-            MemorySegment record = mpi.arena().allocate(RECORD);
-            byte[] enc = encode(mine.map(List::of).orElse(List.of()), RECORD);
-            MemorySegment.copy(enc, 0, record, ValueLayout.JAVA_BYTE, 0, enc.length);
-            MemorySegment all = mpi.arena().allocate((long) RECORD * topology.nodes());
-            mpi.allgather(record, all, RECORD, leaders);
-            if (topology.root()) {
-                List<NodeFailure> failures = new ArrayList<>();
-                for (int i = 0; i < topology.nodes(); i++) {
-                    failures.addAll(decode(all.asSlice((long) i * RECORD, RECORD).toArray(ValueLayout.JAVA_BYTE)));
-                }
-                byte[] v = encode(failures, VERDICT);
-                MemorySegment.copy(v, 0, verdict, ValueLayout.JAVA_BYTE, 0, v.length);
-            }
-        }
-        mpi.ibcastWorld(verdict, VERDICT, world, requests[0]);
-        mpi.awaitPolitely(requests[0]);
-        return decode(verdict.toArray(ValueLayout.JAVA_BYTE));
-    }
-
-    /** Failures as length-prefixed records, cut to fit: the last ones are summarised in a count. */
-    static byte[] encode(List<NodeFailure> failures, int capacity) {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (DataOutputStream out = new DataOutputStream(bytes)) {
-            int room = capacity - 8;
-            List<byte[]> records = new ArrayList<>();
-            for (NodeFailure f : failures) {
-                ByteArrayOutputStream one = new ByteArrayOutputStream();
-                try (DataOutputStream o = new DataOutputStream(one)) {
-                    o.writeUTF(cut(f.host(), 200));
-                    o.writeInt(f.rank());
-                    o.writeInt(f.code().ordinal());
-                    o.writeUTF(cut(f.message(), Math.max(16, Math.min(capacity - 240, 4000))));
-                }
-                byte[] r = one.toByteArray();
-                if (r.length > room) break;
-                room -= r.length;
-                records.add(r);
-            }
-            out.writeInt(records.size());
-            out.writeInt(failures.size() - records.size());
-            for (byte[] r : records) out.write(r);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return bytes.toByteArray();
-    }
-
-    static List<NodeFailure> decode(byte[] data) {
-        try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(data))) {
-            int n = in.readInt();
-            int more = in.readInt();
-            List<NodeFailure> out = new ArrayList<>();
-            for (int i = 0; i < n; i++) {
-                out.add(new NodeFailure(in.readUTF(), in.readInt(), ExitCode.values()[in.readInt()], in.readUTF()));
-            }
-            if (more > 0) {
-                out.add(new NodeFailure("(" + more + " more nodes)", -1, out.getLast().code(), "failed too; their messages did not fit"));
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    private static String cut(String s, int max) {
-        byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return b.length <= max ? s : new String(b, 0, max, StandardCharsets.UTF_8) + "...";
+        mpi.ibcast(buf, len, mpi.abi.byteType(), 0, comm, requests[(int) (k & 1)]);
     }
 
     @Override
-    public void abort(int code) {
-        mpi.abort(world, code);
+    public void abort(NodecastException why) {
+        System.err.println("nodecast: " + topology.host() + " (rank " + topology.rank() + "): " + why.getMessage());
+        System.err.flush();
+        mpi.abort(world, why.exitCode().code());
     }
 
     @Override

@@ -21,10 +21,11 @@ class AbiConstantsTest {
     void mpichHandlesMatchItsHeader() throws Exception {
         String h = Files.readString(MPICH_H);
         Abi.Mpich abi = new Abi.Mpich();
-        Map<String, Long> want = Map.of("MPI_COMM_WORLD", abi.commWorld(), "MPI_COMM_NULL", abi.commNull(),
-                "MPI_BYTE", abi.byteType(), "MPI_INT", abi.intType(), "MPI_LONG", abi.longType(),
-                "MPI_DOUBLE", abi.doubleType(), "MPI_INFO_NULL", abi.infoNull(), "MPI_MAX", abi.opMax(),
-                "MPI_SUM", abi.opSum(), "MPI_ERRORS_RETURN", abi.errorsReturn());
+        Map<String, Long> want = Map.ofEntries(Map.entry("MPI_COMM_WORLD", abi.commWorld()), Map.entry("MPI_COMM_NULL", abi.commNull()),
+                Map.entry("MPI_BYTE", abi.byteType()), Map.entry("MPI_INT", abi.intType()), Map.entry("MPI_LONG", abi.longType()),
+                Map.entry("MPI_DOUBLE", abi.doubleType()), Map.entry("MPI_INFO_NULL", abi.infoNull()), Map.entry("MPI_MAX", abi.opMax()),
+                Map.entry("MPI_SUM", abi.opSum()), Map.entry("MPI_ERRORS_RETURN", abi.errorsReturn()),
+                Map.entry("MPI_REQUEST_NULL", abi.requestNull()));
         want.forEach((name, value) -> assertThat(define(h, name)).as(name).isEqualTo(value));
         assertThat(define(h, "MPI_COMM_TYPE_SHARED")).isEqualTo(abi.commTypeShared());
         assertThat(define(h, "MPI_UNDEFINED")).isEqualTo(Abi.UNDEFINED);
@@ -37,13 +38,13 @@ class AbiConstantsTest {
         for (String[] pair : new String[][] {{"MPI_COMM_WORLD", "ompi_mpi_comm_world"}, {"MPI_COMM_NULL", "ompi_mpi_comm_null"},
                 {"MPI_BYTE", "ompi_mpi_byte"}, {"MPI_INT", "ompi_mpi_int"}, {"MPI_LONG", "ompi_mpi_long"}, {"MPI_DOUBLE", "ompi_mpi_double"},
                 {"MPI_INFO_NULL", "ompi_mpi_info_null"}, {"MPI_MAX", "ompi_mpi_op_max"}, {"MPI_SUM", "ompi_mpi_op_sum"},
-                {"MPI_ERRORS_RETURN", "ompi_mpi_errors_return"}}) {
+                {"MPI_ERRORS_RETURN", "ompi_mpi_errors_return"}, {"MPI_REQUEST_NULL", "ompi_request_null"}}) {
             assertThat(h).as(pair[0]).containsPattern("#define " + pair[0] + "\\s+OMPI_PREDEFINED_GLOBAL\\(\\s*\\w+,\\s*" + pair[1] + "\\)");
         }
         // MPI_COMM_TYPE_SHARED is the first member of its enum, so 0
         assertThat(h).containsPattern("enum\\s*\\{\\s*MPI_COMM_TYPE_SHARED\\s*,");
         assertThat(h).contains("#define MPI_STATUS_IGNORE ((MPI_Status *) 0)");
-        assertThat(new Abi.OpenMpi(0, 0, 0, 0, 0, 0, 0, 0, 0, 0).commTypeShared()).isZero();
+        assertThat(new Abi.OpenMpi(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0).commTypeShared()).isZero();
     }
 
     @Test

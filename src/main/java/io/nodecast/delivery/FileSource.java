@@ -1,0 +1,81 @@
+package io.nodecast.delivery;
+
+import io.nodecast.transport.ChunkSource;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.Optional;
+
+/**
+ * Rank 0 reading a bundle: hashes as it reads and never throws, because the other leaders are waiting for exactly
+ * {@code size} bytes; a read error is recorded and zeros are sent in its place (rank 0's verdict then fails the
+ * bundle everywhere).
+ */
+final class FileSource implements ChunkSource {
+    private final MessageDigest digest = Checksum.sha256();
+    private final Path path;
+    private final long size;
+    private FileChannel channel;
+    private String error;
+    private long nanos;
+
+    FileSource(Path path, long size) {
+        this.path = path;
+        this.size = size;
+    }
+
+    @Override
+    public int fill(ByteBuffer into) {
+        long t = System.nanoTime();
+        int start = into.position();
+        try {
+            if (error == null) {
+                if (channel == null) channel = FileChannel.open(path, StandardOpenOption.READ);
+                int n = channel.read(into);
+                if (n < 0) {
+                    error = "bundle " + path + " became shorter while it was read (expected " + size + " bytes)";
+                }
+            }
+        } catch (IOException e) {
+            error = "cannot read bundle " + path + ": " + e.getMessage();
+        }
+        if (error != null) {
+            while (into.hasRemaining()) into.put((byte) 0);
+        }
+        int n = into.position() - start;
+        digest.update(into.duplicate().flip().position(start));
+        if (into.position() == into.limit() || error != null) closeAtEnd();
+        nanos += System.nanoTime() - t;
+        return n;
+    }
+
+    private void closeAtEnd() {
+        // the transport asks for exactly size bytes; close once the last one is read
+        try {
+            if (channel != null && channel.position() >= size) {
+                channel.close();
+                channel = null;
+            }
+        } catch (IOException ignored) {
+            // read-only channel: nothing to lose
+        }
+    }
+
+    /** The checksum of what was sent (call once, after the stream). */
+    String sha256() {
+        return HexFormat.of().formatHex(digest.digest());
+    }
+
+    Optional<String> error() {
+        return Optional.ofNullable(error);
+    }
+
+    double seconds() {
+        return nanos / 1e9;
+    }
+}

@@ -1,0 +1,47 @@
+package io.nodecast.delivery;
+
+import io.nodecast.transport.BroadcastAlgorithm;
+import io.nodecast.transport.LocalTransport;
+import io.nodecast.transport.Transport;
+import io.nodecast.transport.mpi.MpiLibrary;
+import io.nodecast.transport.mpi.MpiTransport;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Chooses the transport: the job's MPI when an MPI launcher started us, this node alone otherwise. It lives above
+ * the transports so that {@code transport} and {@code transport.mpi} need not know each other.
+ */
+public final class Transports {
+    public enum Choice { AUTO, MPI, LOCAL }
+
+    /**
+     * @param mpiLibrary an explicit MPI library (path or soname)
+     * @param chunkBytes the largest piece of a stream
+     * @param algorithm  how the leaders broadcast
+     * @param stall      how long a leader waits on a silent peer in a stream
+     */
+    public record Settings(Choice choice, Optional<String> mpiLibrary, int chunkBytes, BroadcastAlgorithm algorithm, Duration stall) {
+        /** What commands that stream nothing (purge) need. */
+        public static Settings minimal() {
+            return new Settings(Choice.AUTO, Optional.empty(), 1 << 16, BroadcastAlgorithm.AUTO, DEFAULT_STALL);
+        }
+    }
+
+    /** A peer silent this long in a stream has stopped or died; an unpacker is never held up that long by one chunk. */
+    public static final Duration DEFAULT_STALL = Duration.ofSeconds(60);
+
+    private Transports() {}
+
+    public static Transport open(Settings s, Map<String, String> env) {
+        boolean mpi = switch (s.choice()) {
+            case MPI -> true;
+            case LOCAL -> false;
+            case AUTO -> MpiLibrary.launchedByMpi(env);
+        };
+        return mpi ? MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), env)
+                : new LocalTransport(s.chunkBytes());
+    }
+}

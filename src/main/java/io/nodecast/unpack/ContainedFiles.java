@@ -1,0 +1,37 @@
+package io.nodecast.unpack;
+
+import io.nodecast.posix.PosixException;
+import io.nodecast.relocate.DestFiles;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+
+/**
+ * Relocation's file operations on the extractor's own {@link Containment}: the relocation list comes from the bundle,
+ * so its paths pass the same name rules as the bundle's members, and every open resolves beneath DEST by the kernel.
+ * Used before the directories get their final modes, so a read-only directory of the bundle is still writable.
+ */
+final class ContainedFiles implements DestFiles {
+    private final Containment box;
+
+    ContainedFiles(Containment box) {
+        this.box = box;
+    }
+
+    @Override
+    public byte[] read(String rel, int maxBytes) throws IOException {
+        byte[] b = box.readFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), maxBytes);
+        if (b == null) throw new NoSuchFileException(rel);
+        return b;
+    }
+
+    @Override
+    public void replace(String rel, byte[] content) throws IOException {
+        try {
+            box.replaceFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), content);
+        } catch (PosixException e) {
+            throw new IOException(rel + ": " + e.reason(), e);
+        }
+    }
+}
