@@ -149,8 +149,8 @@ public final class Extractor {
 
         /** Points the files the bundle's relocation list names at DEST, through the same containment as the members. */
         private void relocate(Containment box, byte[] manifest) {
-            if (manifest == null) return;   // GNU tar's bundles, or an older nodecast's: as they are
-            for (String note : Relocator.afterUnpack(Optional.of(manifest), dest.root(), new ContainedFiles(box)).notes()) {
+            // without a list (GNU tar's bundles, an older nodecast's) the files stay as they are, and -v says so
+            for (String note : Relocator.afterUnpack(Optional.ofNullable(manifest), dest.root(), new ContainedFiles(box)).notes()) {
                 options.verbose().accept(label + ": " + note);
             }
         }

@@ -4,6 +4,7 @@ import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.format.ChunkInputs;
 import io.nodecast.format.Compression;
+import io.nodecast.relocate.Manifest;
 import io.nodecast.testing.RawTar;
 import io.nodecast.testing.TarBuilder;
 import io.nodecast.testing.TarTrees;
@@ -148,13 +149,35 @@ class ExtractorTest {
     }
 
     @Test
-    void theManifestIsHandedOverNotWritten() throws IOException {
-        UnpackSummary s = unpack(new RawTar().file(Extractor.MANIFEST, "nodecast-bundle 1\nprefix /opt/py\n")
-                .file("bin/python", "elf").file(Extractor.MANIFEST, "a second one is just a file").bytes());
-        assertThat(new String(s.manifest(), StandardCharsets.UTF_8)).startsWith("nodecast-bundle 1");
+    void theManifestIsHandedOverNotWrittenAndItsFilesRelocated() throws IOException {
+        byte[] list = new Manifest(List.of(new Manifest.Origin("/opt/py", ".")),
+                List.of(new Manifest.Entry(Manifest.Kind.SHEBANG, "bin/tool"))).encode();
+        UnpackSummary s = unpack(new RawTar().file(Extractor.MANIFEST, new String(list, StandardCharsets.US_ASCII))
+                .file("bin/tool", "#!/opt/py/bin/python\nprint('/opt/py/lib')\n")
+                .file(Extractor.MANIFEST, "a second one is just a file").bytes());
+        assertThat(s.manifest()).isEqualTo(list);
         assertThat(Files.readString(box.dest.resolve(Extractor.MANIFEST))).isEqualTo("a second one is just a file");
+        assertThat(Files.readString(box.dest.resolve("bin/tool")))
+                .isEqualTo("#!" + box.dest + "/bin/python\nprint('" + box.dest + "/lib')\n");
         assertThat(s.files()).isEqualTo(2);
         assertThat(unpack(new RawTar().file("x", "1").bytes()).manifest()).isNull();
+    }
+
+    @Test
+    void relocationNeverFollowsALinkOutOfDest() throws IOException {
+        // the list names a file through a link already in DEST (however it got there): the kernel refuses to
+        // resolve it, and nothing outside changes
+        Files.writeString(box.outside.resolve("victim"), "#!/opt/py/bin/python\n");
+        unpack(new RawTar().file("first", "a bundle before").bytes());
+        Files.createSymbolicLink(box.dest.resolve("out"), box.outside);
+        byte[] list = new Manifest(List.of(new Manifest.Origin("/opt/py", ".")),
+                List.of(new Manifest.Entry(Manifest.Kind.SHEBANG, "out/victim"))).encode();
+        byte[] tar = new RawTar().file(Extractor.MANIFEST, new String(list, StandardCharsets.US_ASCII))
+                .file("bin/tool", "#!/opt/py/bin/python\n").bytes();
+        NodecastException e = catchThrowableOfType(NodecastException.class, () -> unpack(tar));
+        assertThat(e).as("relocating through a link must fail the bundle").isNotNull();
+        assertThat(Files.readString(box.outside.resolve("victim"))).isEqualTo("#!/opt/py/bin/python\n");
+        assertThat(box.dest.resolve(".nodecast/ledger")).doesNotExist();
     }
 
     @Test
