@@ -7,6 +7,7 @@ import io.nodecast.delivery.BundleRef;
 import io.nodecast.delivery.Delivery;
 import io.nodecast.delivery.DeliveryReport;
 import io.nodecast.env.Defaults;
+import io.nodecast.image.ImageMode;
 import io.nodecast.transport.Transport;
 import io.nodecast.transport.Transports;
 import picocli.CommandLine;
@@ -35,7 +36,7 @@ public final class BcastCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, paramLabel = "LIST", description = "Read bundle paths from LIST (one a line, # comments).")
     Path list;
 
-    @Parameters(paramLabel = "BUNDLE", arity = "0..*", description = "Bundles (.tar.zst .tar.gz .tar.bz2 .tar.xz .tar), in order.")
+    @Parameters(paramLabel = "BUNDLE", arity = "0..*", description = "Bundles (.tar.zst .tar.gz .tar.bz2 .tar.xz .tar, or .sqfs images), in order.")
     List<Path> bundles = new ArrayList<>();
 
     @Override
@@ -84,6 +85,13 @@ public final class BcastCommand implements Callable<Integer> {
                 description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, or local.")
         String transport;
 
+        // issue 14
+        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "image",
+                description = "What a node does with a squashfs image bundle: image (mount it with squashfuse, no root; "
+                        + "default), kernel (the kernel's loop mount, as root), unpack (unpack it like a tar), or auto (mount "
+                        + "where the node can, unpack where it cannot).")
+        String mode;
+
         @Option(names = "--mpi-lib", paramLabel = "LIB", description = "The MPI library to load (a path or soname); default: "
                 + "chosen from the launcher's environment, or NODECAST_MPI_LIB.")
         String mpiLib;
@@ -98,6 +106,12 @@ public final class BcastCommand implements Callable<Integer> {
 
         int run(CommandSpec spec, String dest, Source source) {
             int chunk = (int) Math.clamp(chunkSize, 64 << 10, 1 << 30);
+            ImageMode imageMode;
+            try {
+                imageMode = ImageMode.parse(mode);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
             long t0 = System.nanoTime();
             Transports.Choice choice;
             try {
@@ -120,7 +134,7 @@ public final class BcastCommand implements Callable<Integer> {
                     transport.abort(e.exitCode().code());
                 }
                 Progress progress = verbose && root ? Progress.forTerminal(err) : Progress.NONE;
-                Delivery d = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update));
+                Delivery d = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update, imageMode));
                 DeliveryReport r;
                 try {
                     r = d.deliver(refs, init);

@@ -9,6 +9,10 @@ import io.nodecast.bundle.PycMode;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.core.Units;
+import io.nodecast.image.ImageMode;
+import io.nodecast.image.ImageReceiver;
+import io.nodecast.image.ImageStack;
+import io.nodecast.image.Superblock;
 import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.ChunkSource;
 import io.nodecast.transport.NodeFailure;
@@ -54,7 +58,11 @@ public final class Delivery {
      * @param log         where -v lines go (null: quiet)
      * @param progress    rank 0's bytes sent so far for the current bundle (may be a no-op)
      */
-    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {}
+    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, ImageMode imageMode) {
+        public Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {
+            this(destination, chunkBytes, log, progress, ImageMode.IMAGE);
+        }
+    }
 
     private final Transport transport;
     private final Options options;
@@ -79,6 +87,8 @@ public final class Delivery {
         if (topo.leader()) {
             Destination dest = null;
             try {
+                // issue 14: mounts left dead by a killed job would make DEST unreadable
+                ImageStack.recover(Path.of(options.destination().replace("%h", topo.host())).toAbsolutePath().normalize());
                 dest = Destination.prepare(options.destination(), topo.host());
                 destShown = dest.root().toString();
             } catch (NodecastException e) {
@@ -132,11 +142,11 @@ public final class Delivery {
             options.log().flush();
         }
 
-        Unpacker unpacker = null;
+        Receiver unpacker = null;
         if (!have) {
             try {
                 ledger.begin(h.sha256(), h.fingerprint(), h.label());
-                unpacker = new Unpacker(dest, h.label(), options.chunkBytes());
+                unpacker = new Receiver(dest, h);
             } catch (IOException e) {
                 failure = failure(new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in "
                         + dest.root() + ": " + e.getMessage()));
@@ -144,11 +154,11 @@ public final class Delivery {
         }
         MessageDigest received = sha256();
         FileSource source = path != null ? new FileSource(path, h.size()) : null;
-        Unpacker u = unpacker;
+        Receiver u = unpacker;
         long[] sent = {0};
         ChunkSink sink = chunk -> {
             if (source == null) received.update(chunk.duplicate());
-            if (u != null) u.pipe.write(chunk);
+            if (u != null) u.accept(chunk);
             sent[0] += chunk.remaining();
             if (topo.root()) options.progress().accept(sent[0]);
         };
@@ -162,11 +172,9 @@ public final class Delivery {
         UnpackSummary summary = null;
         double unpackSeconds = 0;
         if (u != null) {
-            u.pipe.finish();
-            u.join();
-            unpackSeconds = u.seconds;
-            if (u.failure != null && failure == null) failure = failure(u.failure);
-            summary = u.summary;
+            u.finish();
+            if (u.failure() != null && failure == null) failure = failure(u.failure());
+            summary = u.summary();
         }
 
         // rank 0's checksum and verdict reach every leader; a leader that received other bytes fails
@@ -192,11 +200,18 @@ public final class Delivery {
         }
         if (u != null && failure == null && rootVerdict.isEmpty()) {
             try {
+                summary = u.commit(rootHex);   // issue 14: an image is mounted here, once its bytes are verified
                 ledger.complete(new Ledger.Entry(rootHex, h.size(), h.fingerprint(), h.label()));
+            } catch (NodecastException e) {
+                failure = failure(e);
             } catch (IOException e) {
                 failure = failure(new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in "
                         + dest.root() + ": " + e.getMessage()));
             }
+        }
+        if (u != null) {
+            if (failure != null || !rootVerdict.isEmpty()) u.discard();
+            unpackSeconds = u.seconds();
         }
         double read = source == null ? 0 : source.nanos / 1e9;
         double total = (System.nanoTime() - t0) / 1e9;
@@ -247,7 +262,7 @@ public final class Delivery {
         return out;
     }
 
-    static Path mirror(BundleRef.Tree t, Path output) throws IOException {
+    public static Path mirror(BundleRef.Tree t, Path output) throws IOException {
         BundleSpec spec = new BundleSpec(t.root(), t.members(), Excludes.none(), PycMode.KEEP, false);
         for (Path m : t.members()) {
             if (!Files.exists(t.root().resolve(m))) {
@@ -344,6 +359,66 @@ public final class Delivery {
             } catch (IOException ignored) {
                 // read-only channel: nothing to lose
             }
+        }
+    }
+
+    /**
+     * issue 14: what a leader does with a bundle's bytes, told by the first ones: a squashfs image is kept whole in
+     * node-local storage and mounted once its checksum matched ({@link ImageReceiver}); anything else goes to the
+     * unpacker as it arrives.
+     */
+    private final class Receiver {
+        private final Destination dest;
+        private final Header h;
+        private Unpacker tar;
+        private ImageReceiver image;
+
+        Receiver(Destination dest, Header h) {
+            this.dest = dest;
+            this.h = h;
+        }
+
+        void accept(ByteBuffer chunk) throws IOException {
+            if (tar == null && image == null) {
+                if (Superblock.isImage(chunk)) {
+                    image = new ImageReceiver(dest.root(), h.label(), h.size(), options.imageMode(),
+                            (in, label) -> new SafeExtractor(dest).extract(in, label));
+                } else {
+                    tar = new Unpacker(dest, h.label(), options.chunkBytes());
+                }
+            }
+            if (image != null) image.accept(chunk);
+            else tar.pipe.write(chunk);
+        }
+
+        void finish() {
+            if (image != null) {
+                image.finish();
+                return;
+            }
+            if (tar == null) tar = new Unpacker(dest, h.label(), options.chunkBytes());
+            tar.pipe.finish();
+            tar.join();
+        }
+
+        NodecastException failure() {
+            return image != null ? image.failure() : tar.failure;
+        }
+
+        UnpackSummary summary() {
+            return image != null ? null : tar.summary;
+        }
+
+        UnpackSummary commit(String sha256) {
+            return image != null ? image.commit(sha256) : tar.summary;
+        }
+
+        void discard() {
+            if (image != null) image.discard();
+        }
+
+        double seconds() {
+            return image != null ? image.seconds() : tar.seconds;
         }
     }
 

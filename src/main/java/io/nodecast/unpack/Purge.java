@@ -3,6 +3,7 @@ package io.nodecast.unpack;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
+import io.nodecast.image.ImageStack;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -23,7 +24,9 @@ public final class Purge {
     /** @return true if something was removed, false if there was nothing to remove */
     public static boolean purge(String pattern, String host) {
         Path dest = Path.of(pattern.replace("%h", host)).toAbsolutePath().normalize();
-        if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return false;
+        // issue 14: images mounted at DEST are unmounted first (dead mounts of a killed job too), their store removed
+        boolean released = dest.getNameCount() >= 2 && ImageStack.release(dest);
+        if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return released;
         if (dest.getNameCount() < 2 || dest.equals(Path.of(System.getProperty("user.home")).toAbsolutePath())) {
             throw refused(dest, "is too close to the root to be a destination");
         }
