@@ -109,23 +109,28 @@ public final class ImageReceiver {
         try {
             finish();
             if (failure != null) throw failure;
-            Path image = stack.images().resolve(sha256 + ".sqfs");
-            Files.move(partial, image, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            partial = null;
-            Superblock sb = Superblock.check(image, label);
+            Superblock sb = Superblock.check(partial, label);
             List<String> missing = mode == ImageMode.UNPACK ? List.of() : Mounter.of(mode).missing();
-            if (mode != ImageMode.UNPACK && missing.isEmpty()) {
-                stack.push(image, sha256, Mounter.of(mode));
-                return new UnpackSummary(sb.inodes(), 0, 0, written);
-            }
-            if (mode != ImageMode.UNPACK && mode != ImageMode.AUTO) {
+            boolean mount = mode != ImageMode.UNPACK && missing.isEmpty();
+            if (!mount && mode != ImageMode.UNPACK && mode != ImageMode.AUTO) {
                 throw new NodecastException(ExitCode.TOOL, "cannot mount " + label + ": " + String.join("; ", missing)
                         + (mode == ImageMode.IMAGE ? " (with --mode auto it is unpacked instead)" : ""));
             }
+            Path image = stack.images().resolve(sha256 + ".sqfs");
+            boolean stackedBefore = Files.exists(image);   // the same image lower in the stack, mounted there
+            Files.move(partial, image, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            partial = null;
             try {
-                return unpack(image, missing);
-            } finally {
-                Files.deleteIfExists(image);
+                if (mount) {
+                    stack.push(image, sha256, Mounter.of(mode));
+                    return new UnpackSummary(sb.inodes(), 0, 0, written);
+                }
+                UnpackSummary s = unpack(image, missing);
+                if (!stackedBefore) Files.deleteIfExists(image);
+                return s;
+            } catch (RuntimeException e) {
+                if (!stackedBefore) Files.deleteIfExists(image);
+                throw e;
             }
         } catch (IOException e) {
             throw new NodecastException(ExitCode.DESTINATION, "cannot keep the image " + label + " in " + stack.images() + ": " + e.getMessage(), e);

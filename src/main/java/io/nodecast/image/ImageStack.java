@@ -9,14 +9,16 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryIteratorException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
@@ -324,14 +326,17 @@ public final class ImageStack {
                 + "stacked when nothing runs from it");
     }
 
-    /** A mount point whose daemon is gone answers "transport endpoint is not connected" to a stat. */
+    /**
+     * A mount whose daemon is gone answers "transport endpoint is not connected". Its directory is read, not only
+     * stat'ed: the kernel may answer a stat from its attribute cache without asking the daemon.
+     */
     static boolean alive(Path point) {
-        try {
-            Files.readAttributes(point, BasicFileAttributes.class);
+        try (DirectoryStream<Path> d = Files.newDirectoryStream(point)) {
+            d.iterator().hasNext();
             return true;
-        } catch (NoSuchFileException e) {
-            return true;   // gone already: nothing dead to detach
-        } catch (IOException e) {
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            return true;   // nothing mounted there to detach
+        } catch (IOException | DirectoryIteratorException e) {
             return false;
         }
     }
