@@ -10,6 +10,7 @@ import io.nodecast.env.Defaults;
 import io.nodecast.image.ImageMode;
 import io.nodecast.transport.Transport;
 import io.nodecast.transport.Transports;
+import io.nodecast.transport.slurm.SlurmDelivery;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -82,7 +83,8 @@ public final class BcastCommand implements Callable<Integer> {
         long chunkSize;
 
         @Option(names = "--transport", paramLabel = "KIND", defaultValue = "auto",
-                description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, or local.")
+                description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, local, or slurm "
+                        + "(run once from the batch script, not under srun: sbcast to every node of the allocation, no MPI).")
         String transport;
 
         // issue 14
@@ -113,11 +115,12 @@ public final class BcastCommand implements Callable<Integer> {
                 throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
             }
             long t0 = System.nanoTime();
+            if (transport.equalsIgnoreCase("slurm")) return slurm(spec, dest, imageMode, source);   // issue 14
             Transports.Choice choice;
             try {
                 choice = Transports.Choice.valueOf(transport.toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--transport: auto, mpi or local, not '" + transport + "'");
+                throw new CommandLine.ParameterException(spec.commandLine(), "--transport: auto, mpi, local or slurm, not '" + transport + "'");
             }
             try (Transport transport = Transports.open(choice, Optional.ofNullable(mpiLib), chunk, System.getenv())) {
                 double init = (System.nanoTime() - t0) / 1e9;
@@ -141,22 +144,37 @@ public final class BcastCommand implements Callable<Integer> {
                 } finally {
                     progress.close();
                 }
-                if (root) {
-                    if (timings) out.print(r.table());
-                    if (report != null) CliSupport.writeReport(report, r.json());
-                    out.flush();
-                    if (!r.ok()) {
-                        if (r.failures().size() == 1) {
-                            err.println("nodecast: " + r.failures().getFirst());
-                        } else {
-                            err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
-                            r.failures().forEach(f -> err.println("  " + f));
-                        }
-                        err.flush();
-                    }
-                }
+                if (root) print(r, out, err);
                 return r.ok() ? ExitCode.OK.code() : r.failures().getFirst().code().code();
             }
+        }
+
+        /** issue 14: the bundles to every node of the Slurm allocation with sbcast, from this one process. */
+        private int slurm(CommandSpec spec, String dest, ImageMode imageMode, Source source) {
+            var out = spec.commandLine().getOut();
+            var err = spec.commandLine().getErr();
+            Path home = Path.of(System.getProperty("nodecast.home", ".")).toAbsolutePath().normalize();
+            SlurmDelivery d = SlurmDelivery.inAllocation(new SlurmDelivery.Options(dest, imageMode, verbose ? err : null),
+                    System.getenv(), home.resolve("bin/nodecast"));
+            DeliveryReport r = d.deliver(source.bundles(true));
+            return print(r, out, err);
+        }
+
+        /** Rank 0's part: the -t table, the --report file, the failures. */
+        private int print(DeliveryReport r, java.io.PrintWriter out, java.io.PrintWriter err) {
+            if (timings) out.print(r.table());
+            if (report != null) CliSupport.writeReport(report, r.json());
+            out.flush();
+            if (!r.ok()) {
+                if (r.failures().size() == 1) {
+                    err.println("nodecast: " + r.failures().getFirst());
+                } else {
+                    err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
+                    r.failures().forEach(f -> err.println("  " + f));
+                }
+                err.flush();
+            }
+            return r.ok() ? ExitCode.OK.code() : r.failures().getFirst().code().code();
         }
     }
 }

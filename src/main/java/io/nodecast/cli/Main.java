@@ -23,6 +23,7 @@ import java.util.Map;
                 PurgeCommand.class,
                 TraceCommand.class,
                 DemoCommand.class,
+                SlurmNodeCommand.class,   // issue 14: hidden, the task per node of --transport slurm
                 CommandLine.HelpCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n")
