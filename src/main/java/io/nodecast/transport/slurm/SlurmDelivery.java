@@ -168,7 +168,7 @@ public final class SlurmDelivery {
                 double total = s.readSeconds() + copySeconds[i2] + unpack;
                 timings.add(new BundleTiming(s.item().label(), s.item().size(), nodes, skipped, at >= 0, s.readSeconds(),
                         copySeconds[i2], unpack, total, files, bytes));
-                if (at >= 0) log("%s: %s to %d node(s) in %.2f s%s", s.item().label(), Units.bytes(s.item().size()), nodes - skipped,
+                if (at >= 0) log("%s: %s to %d node(s) with sbcast in %.2f s%s", s.item().label(), Units.bytes(s.item().size()), nodes - skipped,
                         total, skipped > 0 ? " (" + skipped + " already had it)" : "");
             }
             return report(init, timings, failures, start);
