@@ -146,9 +146,21 @@ public final class SlurmDelivery {
                 sent.add(i);   // a node without its copy says so in the next step
             }
 
+            int before = failures.size();
             Map<Integer, NodeReport> received = sent.isEmpty() ? Map.of() : step(List.of("receive", "-p", options.destination(),
                     "--manifest", manifest.encode(), "--mode", options.mode().flag(),
                     "--sent", sent.stream().map(String::valueOf).collect(Collectors.joining(","))), failures);
+            // a node names the copy it delivered from; the user knows the bundle by the name they gave
+            for (int k = before; k < failures.size(); k++) {
+                NodeFailure f = failures.get(k);
+                String message = f.message();
+                for (int i : sent) {
+                    Source s = sources.get(i);
+                    message = message.replace(SlurmNode.copyOf(Path.of(options.destination()).toAbsolutePath().normalize(), i, s.item()).toString(),
+                            s.item().label());
+                }
+                failures.set(k, new NodeFailure(f.host(), f.rank(), f.code(), message));
+            }
             for (int i = 0; i < sources.size(); i++) {
                 Source s = sources.get(i);
                 int at = sent.indexOf(i);
