@@ -34,10 +34,10 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--runs", description = "Timed runs per point (default 3, quick 1).") Integer runs;
     @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
     int rate = 1000;
-    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode, and on the test bed (root): cluster-delivery "
+    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode images, and on the test bed (root): cluster-delivery "
             + "cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode", "images");
     static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup");
 
     private final Path home = Launcher.home();
@@ -64,6 +64,7 @@ public final class Bench implements Callable<Integer> {
                 case "delivery" -> delivery();
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
+                case "images" -> new ImageBench(quick, runs(), out, work, this::emitUnchecked).run();   // issue 14
                 case "cluster-delivery", "cluster-fixed", "startup" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
@@ -71,13 +72,7 @@ public final class Bench implements Callable<Integer> {
         List<String> onBed = which.stream().filter(CLUSTER::contains).toList();
         if (!onBed.isEmpty()) {
             if (!isRoot()) throw new CommandLine.ParameterException(new CommandLine(this), onBed + " run on the test bed, as root");
-            ClusterBench c = new ClusterBench(quick, runs(), out, e -> {
-                try {
-                    emit(e.name(), e.title(), e.table(), e.note());
-                } catch (IOException x) {
-                    throw new java.io.UncheckedIOException(x);
-                }
-            });
+            ClusterBench c = new ClusterBench(quick, runs(), out, this::emitUnchecked);
             c.onBed(() -> {
                 for (String w : onBed) {
                     switch (w) {
@@ -97,6 +92,14 @@ public final class Bench implements Callable<Integer> {
 
     private int runs() {
         return runs != null ? runs : quick ? 1 : 3;
+    }
+
+    private void emitUnchecked(ClusterBench.Emitted e) {
+        try {
+            emit(e.name(), e.title(), e.table(), e.note());
+        } catch (IOException x) {
+            throw new java.io.UncheckedIOException(x);
+        }
     }
 
     private void emit(String name, String title, Table t, String note) throws IOException {
