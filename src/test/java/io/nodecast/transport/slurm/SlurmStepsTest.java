@@ -54,4 +54,37 @@ class SlurmStepsTest {
         assertThat(Manifest.decode(m.encode())).isEqualTo(m);
         assertThat(m.encode()).matches("[A-Za-z0-9_-]+");
     }
+
+    @Test
+    void activateShDeliversAndPurgesOnceFromTheScriptWhenItsStepsHaveNoMpi(@org.junit.jupiter.api.io.TempDir java.nio.file.Path tmp)
+            throws Exception {
+        // a stand-in for bin/nodecast that notes how it was called
+        java.nio.file.Path log = tmp.resolve("calls");
+        java.nio.file.Path fake = tmp.resolve("nodecast");
+        java.nio.file.Files.writeString(fake, "#!/bin/sh\necho \"$*\" >> " + log + "\n");
+        fake.toFile().setExecutable(true);
+        java.nio.file.Path dest = tmp.resolve("local");
+        for (boolean viaSlurm : List.of(true, false)) {
+            java.nio.file.Files.deleteIfExists(log);
+            // srun stands for the launcher: it runs its command once, dropping its own flags
+            java.nio.file.Path bin = java.nio.file.Files.createDirectories(tmp.resolve("bin"));
+            String script = io.nodecast.env.Activation.script(dest, "srun --mpi=none -N 2", fake, io.nodecast.env.Language.of("python"),
+                    Map.of("PYTHONUSERBASE", tmp.toString(), "PATH", bin + ":/usr/bin:/bin"), viaSlurm);
+            java.nio.file.Files.writeString(bin.resolve("srun"), "#!/bin/sh\necho srun >> " + log + "\nshift 3\nexec \"$@\"\n");
+            bin.resolve("srun").toFile().setExecutable(true);
+            io.nodecast.testing.Launcher.Result r = io.nodecast.testing.Launcher.exec(List.of("bash", "-c",
+                    script + "\nbcast a.tar.zst b.sqfs\nmirror app bin\nbcast-userbase\nexit 0"),
+                    Map.of("PATH", bin + ":/usr/bin:/bin"));
+            assertThat(r.exit()).as(r.err()).isZero();
+            List<String> calls = java.nio.file.Files.readAllLines(log);
+            if (viaSlurm) {
+                assertThat(calls).containsExactly("bcast --transport slurm -p " + dest + " a.tar.zst b.sqfs",
+                        "mirror --transport slurm -p " + dest + " app bin", "mirror --transport slurm --max-size none -p " + dest + " " + tmp,
+                        "purge --transport slurm -p " + dest);
+            } else {
+                assertThat(calls).containsExactly("srun", "bcast -p " + dest + " a.tar.zst b.sqfs", "srun", "mirror -p " + dest + " app bin",
+                        "srun", "mirror --max-size none -p " + dest + " " + tmp, "srun", "purge -p " + dest);
+            }
+        }
+    }
 }
