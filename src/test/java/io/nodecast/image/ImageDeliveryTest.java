@@ -78,7 +78,7 @@ class ImageDeliveryTest {
         assertThat(dest.resolve("lib/b.py")).hasContent("tier2");
         assertThat(dest.resolve("lib/c.py")).hasContent("tier2");
         // the image is mounted read-only in the store, under an overlay at DEST whose writable layer took tier 2
-        assertThat(mountTypes()).containsExactly("1 fuse.squashfuse", "local fuse.fuse-overlayfs");
+        assertThat(mountTypes()).containsExactly("1 fuse.squashfuse_ll", "local fuse.fuse-overlayfs");
         assertThat(store().resolve("upper/lib/b.py")).hasContent("tier2");
         assertThat(Files.list(store().resolve("images")).map(p -> p.getFileName().toString()).toList())
                 .containsExactly(Files.readString(tmp.resolve("tier1.sqfs.sha256")).split(" ")[0] + ".sqfs");
@@ -111,7 +111,7 @@ class ImageDeliveryTest {
         r = bcast(i4.toString(), t5.toString());
         assertThat(r.exit()).as(r.err()).isZero();
         assertThat(List.of(read("x"), read("y"), read("z"), read("w"))).containsExactly("i2", "i4", "t1", "t5");
-        assertThat(mountTypes()).containsExactly("1 fuse.squashfuse", "3 fuse.squashfuse", "local fuse.fuse-overlayfs");
+        assertThat(mountTypes()).containsExactly("1 fuse.squashfuse_ll", "3 fuse.squashfuse_ll", "local fuse.fuse-overlayfs");
         assertThat(Files.readAllLines(dest.resolve(".nodecast/ledger")).stream().map(l -> Path.of(l.substring(l.lastIndexOf('\t') + 1)).getFileName().toString()))
                 .containsExactly("t1.tar", "i2.sqfs", "t3.tar", "i4.sqfs", "t5.tar");
     }
@@ -181,7 +181,7 @@ class ImageDeliveryTest {
         assertThat(next.err()).doesNotContain("already unpacked");
         assertThat(dest.resolve("lib/a.py")).hasContent("image");
         assertThat(dest.resolve("lib/b.py")).hasContent("tier2");
-        assertThat(mountTypes()).containsExactly("1 fuse.squashfuse", "local fuse.fuse-overlayfs");
+        assertThat(mountTypes()).containsExactly("1 fuse.squashfuse_ll", "local fuse.fuse-overlayfs");
 
         Images.kill(Images.daemonsOf(store()));
         Cli purge = Cli.run("purge", "-p", dest.toString());
@@ -240,7 +240,7 @@ class ImageDeliveryTest {
             assertThat(r.exit()).isEqualTo(ExitCode.DESTINATION.code());
             assertThat(r.err()).contains(dest + " is in use");
             assertThat(dest.resolve("a")).hasContent("one");
-            assertThat(mountTypes()).containsExactly("1 fuse.squashfuse", "local fuse.fuse-overlayfs");
+            assertThat(mountTypes()).containsExactly("1 fuse.squashfuse_ll", "local fuse.fuse-overlayfs");
         } finally {
             busy.destroyForcibly().waitFor();
         }

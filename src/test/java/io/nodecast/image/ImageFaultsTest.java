@@ -75,7 +75,7 @@ class ImageFaultsTest {
         Launcher.Result r = Launcher.run(env, "bcast", "-p", dest.toString(), image.toString());
         assertThat(r.exit()).isEqualTo(ExitCode.TOOL.code());
         assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
-        assertThat(r.err()).contains(Hosts.localName(), "cannot mount " + image, "squashfuse is not installed (Debian package squashfuse)",
+        assertThat(r.err()).contains(Hosts.localName(), "cannot mount " + image, "squashfuse_ll is not installed (Debian package squashfuse)",
                 "with --mode auto it is unpacked instead");
         assertThat(Images.mountsUnder(tmp)).isEmpty();
         assertThat(ImageStack.storeOf(dest).resolve("images")).isEmptyDirectory();
