@@ -82,6 +82,20 @@ public final class BcastCommand implements Callable<Integer> {
                 description = "Broadcast chunk size (default ${DEFAULT-VALUE}).")
         long chunkSize;
 
+        @Option(names = "--unpack-threads", paramLabel = "N", defaultValue = "0",
+                description = "Threads writing files on each leader (default 0: what the leader's CPU affinity allows, "
+                        + "less two for decompressing and parsing, at least 1, at most 8).")
+        int unpackThreads;
+
+        @Option(names = "--max-unpacked", paramLabel = "SIZE", converter = SizeConverter.class,
+                description = "Refuse a bundle that expands to more than SIZE (default: 100 times its size, at least 1G; "
+                        + "'none': no limit).")
+        long maxUnpacked = -1;
+
+        @Option(names = "--force", description = "Unpack into an existing non-empty directory that is not a nodecast "
+                + "destination (its files may be overwritten, and purge removes them).")
+        boolean force;
+
         @Option(names = "--transport", paramLabel = "KIND", defaultValue = "auto",
                 description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, local, or slurm "
                         + "(run once from the batch script, not under srun: sbcast to every node of the allocation, no MPI).")
@@ -137,7 +151,8 @@ public final class BcastCommand implements Callable<Integer> {
                     transport.abort(e.exitCode().code());
                 }
                 Progress progress = verbose && root ? Progress.forTerminal(err) : Progress.NONE;
-                Delivery d = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update, imageMode));
+                Delivery d = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update,
+                        new Delivery.Unpacking(Math.max(0, unpackThreads), maxUnpacked, force), imageMode));
                 DeliveryReport r;
                 try {
                     r = d.deliver(refs, init);

@@ -39,10 +39,28 @@ public final class Main implements Runnable {
 
     public static void main(String[] args) {
         CommandLine cl = commandLine();
-        int code = cl.execute(args);
+        int code;
+        try {
+            code = cl.execute(args);
+        } catch (Throwable t) {
+            // an Error (out of memory, a stack overflow) escapes picocli's handler: still one line and a failure
+            cl.getErr().println("nodecast: internal error: " + t + debugHint());
+            if (debug()) t.printStackTrace(cl.getErr());
+            code = ExitCode.FAILURE.code();
+        }
         cl.getOut().flush();
         cl.getErr().flush();
         System.exit(code);
+    }
+
+    /** NODECAST_DEBUG=1 adds stack traces to messages; without it a failure is one line, as job logs want. */
+    private static boolean debug() {
+        String d = System.getenv("NODECAST_DEBUG");
+        return d != null && !d.isEmpty() && !d.equals("0");
+    }
+
+    private static String debugHint() {
+        return debug() ? "" : " (NODECAST_DEBUG=1 shows where)";
     }
 
     /** The configured command line; tests call {@code execute} on it and read its writers. */
@@ -64,11 +82,12 @@ public final class Main implements Runnable {
         PrintWriter err = cl.getErr();
         if (e instanceof NodecastException ne) {
             err.println("nodecast: " + ne.getMessage());
+            if (debug() && ne.getCause() != null) ne.getCause().printStackTrace(err);
             err.flush();
             return ne.exitCode().code();
         }
-        err.println("nodecast: internal error: " + e);
-        e.printStackTrace(err);
+        err.println("nodecast: internal error: " + e + debugHint());
+        if (debug()) e.printStackTrace(err);
         err.flush();
         return ExitCode.FAILURE.code();
     }

@@ -1,47 +1,49 @@
 package io.nodecast.delivery;
 
+import io.nodecast.format.ChunkInput;
+
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Hands chunks from the thread that receives them (the MPI thread) to the thread that unpacks them.
- * A fixed number of buffers circulate, so a slow disk holds back the broadcast instead of filling memory.
- * If the reader gives up (a failed unpack), writes are dropped so the broadcast can finish in step with
- * the other nodes.
+ * Hands chunks from the thread that receives them (the MPI thread) to the thread that decompresses them, in
+ * direct buffers the decompressor reads without another copy. A fixed number of buffers circulate, so a slow disk
+ * holds back the broadcast instead of filling memory. If the reader gives up (a failed unpack), writes are dropped
+ * so the broadcast can finish in step with the other nodes.
  */
-final class ChunkPipe extends InputStream {
-    private record Chunk(byte[] bytes, int length) {}
+final class ChunkPipe implements ChunkInput {
+    private static final ByteBuffer EOF = ByteBuffer.allocate(0);
 
-    private static final Chunk EOF = new Chunk(new byte[0], -1);
-
-    private final BlockingQueue<Chunk> full;
-    private final BlockingQueue<byte[]> free;
-    private final int chunkBytes;
+    private final BlockingQueue<ByteBuffer> full;
+    private final BlockingQueue<ByteBuffer> free;
     private volatile boolean abandoned;
-    private Chunk current;
-    private int pos;
+    private ByteBuffer current;
 
     ChunkPipe(int chunkBytes, int buffers) {
-        this.chunkBytes = chunkBytes;
         this.full = new ArrayBlockingQueue<>(buffers + 1);
         this.free = new ArrayBlockingQueue<>(buffers);
-        for (int i = 0; i < buffers; i++) free.add(new byte[chunkBytes]);
+        for (int i = 0; i < buffers; i++) free.add(ByteBuffer.allocateDirect(chunkBytes));
     }
 
-    /** Writer side: copies the chunk (in pieces if it is larger than a buffer). */
+    /** Writer side: copies the chunk (in pieces if it is larger than a buffer); the caller may reuse it after. */
     void write(ByteBuffer chunk) throws IOException {
         ByteBuffer src = chunk.duplicate();
         try {
             while (src.hasRemaining()) {
+                ByteBuffer buf;
+                while ((buf = free.poll(50, TimeUnit.MILLISECONDS)) == null) {
+                    if (abandoned) return;
+                }
                 if (abandoned) return;
-                byte[] buf = free.take();
-                int n = Math.min(buf.length, src.remaining());
-                src.get(buf, 0, n);
-                full.put(new Chunk(buf, n));
+                buf.clear();
+                int n = Math.min(buf.remaining(), src.remaining());
+                buf.put(src.slice(src.position(), n)).flip();
+                src.position(src.position() + n);
+                full.put(buf);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -54,39 +56,22 @@ final class ChunkPipe extends InputStream {
         if (!abandoned) full.offer(EOF);
     }
 
-    /** Reader side: stop accepting data; the writer drains from now on. */
+    /** Reader side: stop accepting data; the writer drops what it receives from now on. */
     void abandon() {
         abandoned = true;
-        free.clear();
-        for (int i = 0; i < 2; i++) free.offer(new byte[chunkBytes]);
         full.clear();
     }
 
     @Override
-    public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xFF;
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-        if (len == 0) return 0;
-        if (current == EOF) return -1;
+    public ByteBuffer next() throws IOException {
+        if (current == EOF) return null;
+        if (current != null) free.offer(current);
         try {
-            while (current == null || pos == current.length()) {
-                if (current != null && current != EOF) free.put(current.bytes());
-                current = full.take();
-                pos = 0;
-                if (current == EOF) return -1;
-            }
+            current = full.take();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException();
         }
-        int n = Math.min(len, current.length() - pos);
-        System.arraycopy(current.bytes(), pos, b, off, n);
-        pos += n;
-        return n;
+        return current == EOF ? null : current;
     }
 }

@@ -3,6 +3,7 @@ package io.nodecast.delivery;
 import io.nodecast.bundle.BundleSpec;
 import io.nodecast.bundle.BundleWriter;
 import io.nodecast.bundle.Checksums;
+import io.nodecast.format.ChunkInput;
 import io.nodecast.format.Compression;
 import io.nodecast.bundle.Excludes;
 import io.nodecast.bundle.PycMode;
@@ -20,10 +21,11 @@ import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
 import io.nodecast.unpack.Destination;
 import io.nodecast.unpack.Ledger;
-import io.nodecast.unpack.SafeExtractor;
+import io.nodecast.unpack.Extractor;
 import io.nodecast.unpack.UnpackSummary;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -58,9 +60,27 @@ public final class Delivery {
      * @param log         where -v lines go (null: quiet)
      * @param progress    rank 0's bytes sent so far for the current bundle (may be a no-op)
      */
-    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, ImageMode imageMode) {
+    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, Unpacking unpacking,
+                          ImageMode imageMode) {
         public Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {
-            this(destination, chunkBytes, log, progress, ImageMode.IMAGE);
+            this(destination, chunkBytes, log, progress, Unpacking.DEFAULT, ImageMode.IMAGE);
+        }
+    }
+
+    /**
+     * How leaders unpack.
+     *
+     * @param threads     writer threads per leader (0: what the CPU affinity allows)
+     * @param maxUnpacked the most a bundle may expand to, in bytes of tar stream; 0: no limit; -1: the default,
+     *                    100 times the bundle and at least 1 GiB (a tiny hostile bundle must not fill /dev/shm)
+     * @param force       unpack into an existing non-empty directory that is not a nodecast destination
+     */
+    public record Unpacking(int threads, long maxUnpacked, boolean force) {
+        public static final Unpacking DEFAULT = new Unpacking(0, -1, false);
+
+        long limitFor(long bundleBytes) {
+            if (maxUnpacked >= 0) return maxUnpacked;
+            return Math.max(1L << 30, bundleBytes > Long.MAX_VALUE / 100 ? Long.MAX_VALUE : bundleBytes * 100);
         }
     }
 
@@ -84,13 +104,20 @@ public final class Delivery {
         List<BundleTiming> timings = new ArrayList<>();
         List<Path> temporary = new ArrayList<>();
         String destShown = options.destination();
+        Destination.Lock lock = null;
         if (topo.leader()) {
             Destination dest = null;
             try {
                 // issue 14: mounts left dead by a killed job would make DEST unreadable
-                ImageStack.recover(Path.of(options.destination().replace("%h", topo.host())).toAbsolutePath().normalize());
-                dest = Destination.prepare(options.destination(), topo.host());
+                ImageStack.recover(Destination.expand(options.destination(), topo.host()));
+                dest = Destination.prepare(options.destination(), topo.host(), options.unpacking().force());
                 destShown = dest.root().toString();
+                lock = dest.lock(line -> {
+                    if (options.log() != null) {
+                        options.log().println(topo.host() + ": " + line);
+                        options.log().flush();
+                    }
+                });
             } catch (NodecastException e) {
                 mine = failure(e);
             }
@@ -111,6 +138,7 @@ public final class Delivery {
                 }
             }
             for (Path p : temporary) deleteQuietly(p);
+            if (lock != null) lock.close();
         }
         List<NodeFailure> failures = transport.agree(Optional.ofNullable(mine));
         return new DeliveryReport(transport.describe(), topo.size(), topo.nodes(), destShown, initSeconds, timings,
@@ -150,6 +178,9 @@ public final class Delivery {
             } catch (IOException e) {
                 failure = failure(new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in "
                         + dest.root() + ": " + e.getMessage()));
+            } catch (RuntimeException | Error e) {
+                // out of memory for the buffers, a thread that cannot start: this bundle fails here, the stream goes on
+                failure = failure(new NodecastException(ExitCode.FAILURE, h.label() + ": cannot start unpacking: " + e, e));
             }
         }
         MessageDigest received = sha256();
@@ -378,17 +409,37 @@ public final class Delivery {
             this.h = h;
         }
 
+        private NodecastException startFailure;
+
         void accept(ByteBuffer chunk) throws IOException {
-            if (tar == null && image == null) {
+            if (tar == null && image == null && startFailure == null) {
                 if (Superblock.isImage(chunk)) {
-                    image = new ImageReceiver(dest.root(), h.label(), h.size(), options.imageMode(),
-                            (in, label) -> new SafeExtractor(dest).extract(in, label));
+                    image = new ImageReceiver(dest.root(), h.label(), h.size(), options.imageMode(), this::unpackImage);
                 } else {
-                    tar = new Unpacker(dest, h.label(), options.chunkBytes());
+                    startTar();
                 }
             }
             if (image != null) image.accept(chunk);
-            else tar.pipe.write(chunk);
+            else if (tar != null) tar.pipe.write(chunk);
+        }
+
+        private void startTar() {
+            try {
+                tar = new Unpacker(dest, h.label(), options.chunkBytes(), extractorOptions(h));
+            } catch (RuntimeException | Error e) {
+                // out of memory for the buffers, a thread that cannot start: this bundle fails here, the stream goes on
+                startFailure = new NodecastException(ExitCode.FAILURE, h.label() + ": cannot start unpacking: " + e, e);
+            }
+        }
+
+        /** An image unpacked instead of mounted: sqfs2tar's tar stream through the same extractor. */
+        private UnpackSummary unpackImage(InputStream stream, String label) {
+            byte[] buffer = new byte[1 << 20];
+            ChunkInput in = () -> {
+                int n = stream.read(buffer);
+                return n < 0 ? null : ByteBuffer.wrap(buffer, 0, n);
+            };
+            return new Extractor(dest, extractorOptions(h)).extract(in, label);
         }
 
         void finish() {
@@ -396,17 +447,19 @@ public final class Delivery {
                 image.finish();
                 return;
             }
-            if (tar == null) tar = new Unpacker(dest, h.label(), options.chunkBytes());
+            if (tar == null && startFailure == null) startTar();
+            if (tar == null) return;
             tar.pipe.finish();
             tar.join();
         }
 
         NodecastException failure() {
+            if (startFailure != null) return startFailure;
             return image != null ? image.failure() : tar.failure;
         }
 
         UnpackSummary summary() {
-            return image != null ? null : tar.summary;
+            return image != null || tar == null ? null : tar.summary;
         }
 
         UnpackSummary commit(String sha256) {
@@ -418,11 +471,25 @@ public final class Delivery {
         }
 
         double seconds() {
-            return image != null ? image.seconds() : tar.seconds;
+            return image != null ? image.seconds() : tar == null ? 0 : tar.seconds;
         }
     }
 
-    /** A leader's unpacking thread, fed by the chunk pipe. */
+    private Extractor.Options extractorOptions(Header h) {
+        Unpacking u = options.unpacking();
+        PrintWriter log = options.log();
+        return new Extractor.Options(u.threads() > 0 ? u.threads() : Extractor.Options.defaultWriters(), u.limitFor(h.size()),
+                line -> {
+                    if (log != null) {
+                        synchronized (log) {
+                            log.println(topo.host() + ": " + line);
+                            log.flush();
+                        }
+                    }
+                }, true);
+    }
+
+    /** A leader's unpacking thread, fed by the chunk pipe. Whatever it throws, an Error included, fails the bundle. */
     private static final class Unpacker {
         final ChunkPipe pipe;
         final Thread thread;
@@ -430,16 +497,16 @@ public final class Delivery {
         volatile NodecastException failure;
         volatile double seconds;
 
-        Unpacker(Destination dest, String label, int chunkBytes) {
+        Unpacker(Destination dest, String label, int chunkBytes, Extractor.Options options) {
             this.pipe = new ChunkPipe(chunkBytes, 4);
             this.thread = Thread.ofPlatform().name("nodecast-unpack").daemon().start(() -> {
                 long t = System.nanoTime();
                 try {
-                    summary = new SafeExtractor(dest).extract(pipe, label);
+                    summary = new Extractor(dest, options).extract(pipe, label);
                 } catch (NodecastException e) {
                     failure = e;
-                } catch (RuntimeException e) {
-                    failure = new NodecastException(ExitCode.FAILURE, label + ": " + e, e);
+                } catch (Throwable e) {
+                    failure = new NodecastException(ExitCode.FAILURE, label + ": unpacking failed: " + e, e);
                 } finally {
                     pipe.abandon();  // anything after the tar's end is not needed; let the broadcast finish
                     seconds = (System.nanoTime() - t) / 1e9;

@@ -123,7 +123,7 @@ public final class ImageReceiver {
             try {
                 if (mount) {
                     stack.push(image, sha256, Mounter.of(mode));
-                    return new UnpackSummary(sb.inodes(), 0, 0, written);
+                    return new UnpackSummary(sb.inodes(), 0, 0, written, null);
                 }
                 UnpackSummary s = unpack(image, missing);
                 if (!stackedBefore) Files.deleteIfExists(image);

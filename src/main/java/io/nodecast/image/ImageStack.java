@@ -312,18 +312,73 @@ public final class ImageStack {
         return MountTable.read().stream().anyMatch(x -> x.point().equals(m.point()));
     }
 
+    /**
+     * Unmounts DEST's overlay before it is stacked again. Busy because of this process alone (the delivery holds
+     * DEST's lock open), it is detached lazily: this process keeps the old view until it closes the file. Busy
+     * because another process uses DEST, it is refused: that process would see DEST change under it.
+     */
     private void unmountOrRefuse(Path point) {
         MountTable.Mount m = MountTable.read().stream().filter(x -> x.point().equals(point)).findFirst().orElse(null);
         if (m == null) return;
-        Tools.Result r;
-        long deadline = System.currentTimeMillis() + UNMOUNT_PATIENCE_MS;
-        do {
-            r = Mounter.unmount(m, false);
-            if (r.ok() || !stillMounted(m)) return;
-            sleep(100);
-        } while (System.currentTimeMillis() < deadline);
-        throw new NodecastException(ExitCode.DESTINATION, dest + " is in use (" + r.error() + "): a new image can only be "
-                + "stacked when nothing runs from it");
+        Tools.Result r = Mounter.unmount(m, false);
+        if (r.ok() || !stillMounted(m)) return;
+        java.util.Optional<String> other = userOf(point);
+        if (other.isPresent()) {
+            throw new NodecastException(ExitCode.DESTINATION, dest + " is in use (by " + other.get() + "): a new image can only "
+                    + "be stacked when nothing runs from it");
+        }
+        Mounter.unmount(m, true);
+        if (stillMounted(m)) throw new NodecastException(ExitCode.DESTINATION, "cannot unmount " + point + ": " + r.error());
+    }
+
+    private static final java.util.Set<String> OUR_DAEMONS = java.util.Set.of("fuse-overlayfs", "squashfuse_ll", "squashfuse", "fusermount3");
+
+    /**
+     * A process other than this one and the stack's own daemons that has DEST as its directory, or a file under it
+     * open or mapped: "pid N (name)". A user's processes only can be seen, which are the only ones that can enter DEST.
+     */
+    static java.util.Optional<String> userOf(Path point) {
+        long self = ProcessHandle.current().pid();
+        try (Stream<Path> procs = Files.list(Path.of("/proc"))) {
+            for (Path proc : procs.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit)).toList()) {
+                if (Long.parseLong(proc.getFileName().toString()) == self) continue;
+                String comm;
+                try {
+                    comm = Files.readString(proc.resolve("comm")).strip();
+                } catch (IOException e) {
+                    continue;
+                }
+                if (OUR_DAEMONS.contains(comm)) continue;
+                if (uses(proc, point)) return java.util.Optional.of("pid " + proc.getFileName() + " (" + comm + ")");
+            }
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.empty();
+    }
+
+    private static boolean uses(Path proc, Path point) {
+        List<Path> links = new ArrayList<>(List.of(proc.resolve("cwd"), proc.resolve("root")));
+        try (Stream<Path> fds = Files.list(proc.resolve("fd"))) {
+            fds.forEach(links::add);
+        } catch (IOException | RuntimeException e) {
+            // gone, or not ours to see
+        }
+        for (Path l : links) {
+            try {
+                if (Path.of(Files.readSymbolicLink(l).toString()).startsWith(point)) return true;
+            } catch (IOException | RuntimeException e) {
+                // closed meanwhile
+            }
+        }
+        try (Stream<String> maps = Files.lines(proc.resolve("maps"))) {
+            return maps.anyMatch(line -> {
+                int slash = line.indexOf('/');
+                return slash >= 0 && Path.of(line.substring(slash)).startsWith(point);
+            });
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /**

@@ -23,13 +23,11 @@ public final class Purge {
 
     /** @return true if something was removed, false if there was nothing to remove */
     public static boolean purge(String pattern, String host) {
-        Path dest = Path.of(pattern.replace("%h", host)).toAbsolutePath().normalize();
+        Path dest = Destination.expand(pattern, host);
+        Destination.checkPlace(dest, "purge");
         // issue 14: images mounted at DEST are unmounted first (dead mounts of a killed job too), their store removed
-        boolean released = dest.getNameCount() >= 2 && ImageStack.release(dest);
+        boolean released = ImageStack.release(dest);
         if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return released;
-        if (dest.getNameCount() < 2 || dest.equals(Path.of(System.getProperty("user.home")).toAbsolutePath())) {
-            throw refused(dest, "is too close to the root to be a destination");
-        }
         try {
             if (Files.isSymbolicLink(dest) || !Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
                 throw refused(dest, "is not a directory");

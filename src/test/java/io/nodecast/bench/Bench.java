@@ -34,10 +34,33 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--runs", description = "Timed runs per point (default 3, quick 1).") Integer runs;
     @Option(names = "--rate", description = "startup: the shared file system's metadata operations per second (default 1000).")
     int rate = 1000;
-    @Parameters(arity = "0..*", description = "figure1 delivery fixed bytecode images, and on the test bed (root): cluster-delivery "
-            + "cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
+    @Option(names = "--baseline-jar", description = "profile: also profile this older nodecast.jar, side by side.")
+    Path baselineJar;
+    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode images, and on the test bed (root): "
+            + "cluster-delivery cluster-fixed startup (default: all that can run here)") List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "fixed", "bytecode", "images");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode", "images");
+
+    /** Where a benchmark's table and plot go. */
+    interface Emitter {
+        void emit(String name, String title, Table t, String note) throws IOException;
+
+        Path out();
+    }
+
+    private Emitter emitter() {
+        return new Emitter() {
+            @Override
+            public void emit(String name, String title, Table t, String note) throws IOException {
+                Bench.this.emit(name, title, t, note);
+            }
+
+            @Override
+            public Path out() {
+                return out;
+            }
+        };
+    }
     static final List<String> CLUSTER = List.of("cluster-delivery", "cluster-fixed", "startup");
 
     private final Path home = Launcher.home();
@@ -62,9 +85,17 @@ public final class Bench implements Callable<Integer> {
             switch (w) {
                 case "figure1" -> figure1();
                 case "delivery" -> delivery();
+                case "unpack" -> new UnpackBench(emitter(), quick ? 1 : Math.max(5, runs())).run(
+                        bundle(".tar.zst", "compile"), bundle(".tar.gz", "compile"), Path.of("/dev/shm/nodecast-bench-unpack"));
+                case "profile" -> {
+                    Map<String, Path> jars = new LinkedHashMap<>();
+                    if (baselineJar != null) jars.put("baseline (" + baselineJar.getFileName() + ")", baselineJar);
+                    jars.put("this build", home.resolve("target/nodecast.jar"));
+                    new UnpackBench(emitter(), 1).profile(bundle(".tar.zst", "compile"), Path.of("/dev/shm/nodecast-bench-profile"), jars);
+                }
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
-                case "images" -> new ImageBench(quick, runs(), out, work, this::emitUnchecked).run();   // issue 14
+                case "images" -> new ImageBench(emitter(), quick, runs(), work).run();   // issue 14
                 case "cluster-delivery", "cluster-fixed", "startup" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }
@@ -72,7 +103,13 @@ public final class Bench implements Callable<Integer> {
         List<String> onBed = which.stream().filter(CLUSTER::contains).toList();
         if (!onBed.isEmpty()) {
             if (!isRoot()) throw new CommandLine.ParameterException(new CommandLine(this), onBed + " run on the test bed, as root");
-            ClusterBench c = new ClusterBench(quick, runs(), out, this::emitUnchecked);
+            ClusterBench c = new ClusterBench(quick, runs(), out, e -> {
+                try {
+                    emit(e.name(), e.title(), e.table(), e.note());
+                } catch (IOException x) {
+                    throw new java.io.UncheckedIOException(x);
+                }
+            });
             c.onBed(() -> {
                 for (String w : onBed) {
                     switch (w) {
@@ -92,14 +129,6 @@ public final class Bench implements Callable<Integer> {
 
     private int runs() {
         return runs != null ? runs : quick ? 1 : 3;
-    }
-
-    private void emitUnchecked(ClusterBench.Emitted e) {
-        try {
-            emit(e.name(), e.title(), e.table(), e.note());
-        } catch (IOException x) {
-            throw new java.io.UncheckedIOException(x);
-        }
     }
 
     private void emit(String name, String title, Table t, String note) throws IOException {

@@ -13,7 +13,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * Unpack mode against image mode for the Python tier 1, side by side in one run ({@code bench/run images}): the
@@ -29,18 +28,16 @@ import java.util.function.Consumer;
 final class ImageBench {
     private static final Path CGROUPS = Path.of("/sys/fs/cgroup/memory");
 
+    private final Bench.Emitter emit;
     private final boolean quick;
     private final int runs;
-    private final Path out;
     private final Path work;
-    private final Consumer<ClusterBench.Emitted> emit;
 
-    ImageBench(boolean quick, int runs, Path out, Path work, Consumer<ClusterBench.Emitted> emit) {
+    ImageBench(Bench.Emitter emit, boolean quick, int runs, Path work) {
+        this.emit = emit;
         this.quick = quick;
         this.runs = runs;
-        this.out = out;
         this.work = work;
-        this.emit = emit;
     }
 
     /** One way of delivering the tier 1. */
@@ -83,15 +80,15 @@ final class ImageBench {
             }
             String imports = quick ? "import json, email.message" : "import numpy, scipy, scipy.linalg";
             String what = quick ? "a small bundle (quick mode: json and email, imported with the system Python)" : "the Python tier 1";
-            emit.accept(new ClusterBench.Emitted("images", "Unpack mode against image mode: " + what, t,
+            emit.emit("images", "Unpack mode against image mode: " + what, t,
                     "One node, DEST in /dev/shm, median of " + runs + " round(s); each round starts from an empty DEST. Step: the whole "
                             + "`nodecast bcast` (a cold JVM) of the one bundle. Node memory: what the delivered copy holds in /dev/shm "
                             + "(the unpacked tree, or the image file), plus the page cache the mounts add while Python imports through "
                             + "them and the FUSE daemons' memory" + (cgroups ? ", read from a memory cgroup holding the step, its daemons and "
                             + "the imports" : " (no memory cgroup here: /dev/shm only)") + ". Imports: `" + imports + "` from DEST with the "
                             + "environment of `nodecast env`; first is the first import after delivery, warm the median of three after it; "
-                            + ranks + " ranks start at once on this machine's cores."));
-            Plot.groupedBars(out.resolve("images.png"), "Unpack mode against image mode (lower is better)", "seconds or GiB", bars);
+                            + ranks + " ranks start at once on this machine's cores.");
+            Plot.groupedBars(emit.out().resolve("images.png"), "Unpack mode against image mode (lower is better)", "seconds or GiB", bars);
         } finally {
             Launcher.run(Map.of(), "purge", "-p", dest.toString());
             FileTrees.deleteQuietly(src);

@@ -3,7 +3,8 @@ package io.nodecast.bundle;
 import io.nodecast.format.Compression;
 import io.nodecast.testing.Trees;
 import io.nodecast.unpack.Destination;
-import io.nodecast.unpack.SafeExtractor;
+import io.nodecast.unpack.Extractor;
+import io.nodecast.format.ChunkInputs;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -55,9 +56,8 @@ class BundleWriterTest {
 
     private Path unpack(Path bundle) throws IOException {
         Path dest = tmp.resolve("dest-" + bundle.getFileName());
-        try (InputStream in = Files.newInputStream(bundle)) {
-            new SafeExtractor(Destination.prepare(dest.toString(), "h")).extract(in, bundle.toString());
-        }
+        new Extractor(Destination.prepare(dest.toString(), "h"), Extractor.Options.defaults())
+                .extract(ChunkInputs.of(bundle, 1 << 16), bundle.toString());
         return dest;
     }
 

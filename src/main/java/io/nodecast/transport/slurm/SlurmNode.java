@@ -117,7 +117,7 @@ public final class SlurmNode {
             }
             DeliveryReport r;
             try (LocalTransport t = new LocalTransport(new Topology(0, 1, 0, 1, true, host), CHUNK)) {
-                r = new Delivery(t, new Delivery.Options(destination, CHUNK, null, n -> { }, mode)).deliver(refs, 0);
+                r = new Delivery(t, new Delivery.Options(destination, CHUNK, null, n -> { }, Delivery.Unpacking.DEFAULT, mode)).deliver(refs, 0);
             }
             List<NodeReport.Figures> figures = new ArrayList<>();
             for (BundleTiming b : r.bundles()) {

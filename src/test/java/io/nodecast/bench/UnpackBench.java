@@ -1,0 +1,167 @@
+package io.nodecast.bench;
+
+import io.nodecast.core.FileTrees;
+import io.nodecast.testing.Launcher;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordedFrame;
+import jdk.jfr.consumer.RecordingFile;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * One node's unpacking against GNU tar, as a job sees it: a new JVM per run (cold), paired rounds (every method once
+ * per round, in the same order, so the machine's drift hits all alike), medians of wall and CPU time. Also the
+ * writer-thread curve, the MPI launch on one node, and a JFR profile of where nodecast's time goes.
+ */
+final class UnpackBench {
+    /** A method: how it is called, and which baseline it is compared with. */
+    record Method(String name, String bundle, List<String> cmd, String baseline) {}
+
+    record Result(Method method, double wall, double cpu, long peakKiB) {}
+
+    private final Bench.Emitter emit;
+    private final int rounds;
+
+    UnpackBench(Bench.Emitter emit, int rounds) {
+        this.emit = emit;
+        this.rounds = rounds;
+    }
+
+    /** Paired rounds; the destination is removed before every run. */
+    static List<Result> paired(List<Method> methods, int rounds, Path dest) {
+        Map<Method, List<Run>> runs = new LinkedHashMap<>();
+        for (Method m : methods) runs.put(m, new ArrayList<>());
+        for (int r = 0; r < rounds; r++) {
+            for (Method m : methods) {
+                FileTrees.deleteQuietly(dest);
+                runs.get(m).add(Run.of(m.cmd(), Map.of()));
+            }
+        }
+        FileTrees.deleteQuietly(dest);
+        List<Result> out = new ArrayList<>();
+        runs.forEach((m, rs) -> out.add(new Result(m, median(rs.stream().mapToDouble(Run::seconds).toArray()),
+                median(rs.stream().mapToDouble(Run::cpuSeconds).toArray()), rs.stream().mapToLong(Run::peakKiB).max().orElse(0))));
+        return out;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    void run(Path zst, Path gz, Path dest) throws IOException {
+        String nc = Launcher.nodecast().toString();
+        String d = dest.toString();
+        List<Method> m = new ArrayList<>();
+        m.add(new Method("GNU tar --zstd -xf", "zst", List.of("sh", "-c", "mkdir -p " + d + " && tar --zstd -xf " + zst + " -C " + d), null));
+        m.add(new Method("nodecast bcast (local, default threads)", "zst", List.of(nc, "bcast", "-p", d, zst.toString()), "GNU tar --zstd -xf"));
+        m.add(new Method("nodecast bcast --unpack-threads 1", "zst", List.of(nc, "bcast", "--unpack-threads", "1", "-p", d, zst.toString()), "GNU tar --zstd -xf"));
+        m.add(new Method("nodecast bcast --unpack-threads 2", "zst", List.of(nc, "bcast", "--unpack-threads", "2", "-p", d, zst.toString()), "GNU tar --zstd -xf"));
+        m.add(new Method("mpirun -np 1 nodecast bcast", "zst", mpirun(1, List.of(nc, "bcast", "-p", d, zst.toString())), "nodecast bcast (local, default threads)"));
+        m.add(new Method("mpirun -np 2 nodecast bcast (one node)", "zst", mpirun(2, List.of(nc, "bcast", "-p", d, zst.toString())), "nodecast bcast (local, default threads)"));
+        m.add(new Method("GNU tar -xzf", "gz", List.of("sh", "-c", "mkdir -p " + d + " && tar -xzf " + gz + " -C " + d), null));
+        m.add(new Method("nodecast bcast (local), .tar.gz", "gz", List.of(nc, "bcast", "-p", d, gz.toString()), "GNU tar -xzf"));
+        List<Result> results = paired(m, rounds, dest);
+        Map<String, Result> byName = new LinkedHashMap<>();
+        results.forEach(r -> byName.put(r.method().name(), r));
+        Table t = new Table("method", "bundle", "wall s (median)", "CPU s (median)", "wall vs baseline", "CPU vs baseline", "baseline", "peak MiB");
+        Map<String, Double> bars = new LinkedHashMap<>();
+        for (Result r : results) {
+            Result base = r.method().baseline() == null ? null : byName.get(r.method().baseline());
+            t.row(r.method().name(), r.method().bundle(), r.wall(), r.cpu(),
+                    base == null ? "-" : String.format(Locale.ROOT, "%.2f", r.wall() / base.wall()),
+                    base == null ? "-" : String.format(Locale.ROOT, "%.2f", r.cpu() / base.cpu()),
+                    base == null ? "-" : base.method().name(), r.peakKiB() / 1024);
+            bars.put(r.method().name(), r.wall());
+        }
+        emit.emit("unpack", "One node: nodecast's unpacking against GNU tar (new JVM per run, " + rounds + " paired rounds)", t,
+                String.format(Locale.ROOT, "Bundles: %s (%d MiB) and %s (%d MiB), into /dev/shm, in the page cache. %d cores. "
+                                + "Targets (issue 10): local .tar.zst at most 0.90 of GNU tar's wall time and 1.20 of its CPU; "
+                                + "mpirun on one node at most 1.10 of the local transport; .tar.gz below tar -xzf.",
+                        zst.getFileName(), Files.size(zst) >> 20, gz.getFileName(), Files.size(gz) >> 20,
+                        Runtime.getRuntime().availableProcessors()));
+        Plot.bars(emit.out().resolve("unpack.png"), "Unpacking on one node, wall seconds (lower is better)", "seconds", bars);
+    }
+
+    private static List<String> mpirun(int ranks, List<String> program) {
+        List<String> cmd = new ArrayList<>(List.of("mpirun.openmpi", "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader",
+                "-np", String.valueOf(ranks)));
+        cmd.addAll(program);
+        return cmd;
+    }
+
+    // ---------------------------------------------------------------- profile
+
+    /** Where the time of one cold `nodecast bcast` goes, from a JFR recording: the given jars side by side. */
+    void profile(Path zst, Path dest, Map<String, Path> jars) throws IOException {
+        Table t = new Table("build", "samples", "decompression", "tar parsing", "file system calls", "copying", "other Java",
+                "JIT compile s", "GC pause s", "wall s");
+        for (Map.Entry<String, Path> jar : jars.entrySet()) {
+            Path jfr = Files.createTempFile("nodecast-profile", ".jfr");
+            FileTrees.deleteQuietly(dest);
+            List<String> cmd = new ArrayList<>(List.of(java(), "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC",
+                    "-XX:StartFlightRecording=filename=" + jfr + ",settings=profile", "-Xlog:jfr+startup=off",
+                    "-jar", jar.getValue().toString(), "bcast", "--transport", "local", "-p", dest.toString(), zst.toString()));
+            Run r = Run.of(cmd, Map.of());
+            Map<String, Long> by = new LinkedHashMap<>();
+            for (String k : List.of("decompression", "tar parsing", "file system calls", "copying", "other Java")) by.put(k, 0L);
+            long samples = 0;
+            double jit = 0;
+            Duration gc = Duration.ZERO;
+            for (RecordedEvent e : RecordingFile.readAllEvents(jfr)) {
+                String type = e.getEventType().getName();
+                if (type.equals("jdk.ExecutionSample") || type.equals("jdk.NativeMethodSample")) {
+                    if (e.getStackTrace() == null) continue;
+                    samples++;
+                    by.merge(category(e.getStackTrace().getFrames()), 1L, Long::sum);
+                } else if (type.equals("jdk.CompilerStatistics")) {
+                    jit = Math.max(jit, e.getDuration("totalTimeSpent").toMillis() / 1000.0);
+                } else if (type.equals("jdk.GarbageCollection")) {
+                    gc = gc.plus(e.getDuration());
+                }
+            }
+            Files.delete(jfr);
+            long n = Math.max(1, samples);
+            t.row(jar.getKey(), samples, pct(by.get("decompression"), n), pct(by.get("tar parsing"), n),
+                    pct(by.get("file system calls"), n), pct(by.get("copying"), n), pct(by.get("other Java"), n),
+                    String.format(Locale.ROOT, "%.2f", jit), String.format(Locale.ROOT, "%.3f", gc.toMillis() / 1000.0), r.seconds());
+        }
+        FileTrees.deleteQuietly(dest);
+        emit.emit("profile", "Where one cold bcast's time goes (JFR, profile settings)", t,
+                "Shares of the Java threads' samples (execution and native-method samples) by the first frame that says what the "
+                        + "thread was doing: the zstd or zlib decoder, the tar header parser (nodecast's own, or Commons Compress's in the "
+                        + "old build), a file system call (FFM downcalls, or the JDK's file channels and Files calls), a memory copy. "
+                        + "JIT is the compilers' total time (CompilerStatistics), GC the sum of pauses.");
+    }
+
+    private static String pct(long part, long all) {
+        return String.format(Locale.ROOT, "%.0f%%", 100.0 * part / all);
+    }
+
+    static String category(List<RecordedFrame> frames) {
+        for (RecordedFrame f : frames) {
+            String c = f.getMethod().getType().getName();
+            String m = f.getMethod().getName();
+            if (c.startsWith("com.github.luben.zstd") || c.startsWith("java.util.zip.Inflater") || c.contains("compressors")) return "decompression";
+            if (c.startsWith("io.nodecast.posix") || c.startsWith("sun.nio.fs") || c.startsWith("sun.nio.ch.FileDispatcher")
+                    || c.startsWith("sun.nio.ch.FileChannelImpl") || c.startsWith("java.nio.file.Files")) return "file system calls";
+            if (m.contains("copy") && (c.contains("MemorySegment") || c.contains("ScopedMemoryAccess") || c.equals("java.lang.System")
+                    || c.contains("ByteBuffer") || c.contains("ChunkPipe"))) return "copying";
+            if (c.startsWith("io.nodecast.format.TarReader") || c.startsWith("org.apache.commons.compress.archivers.tar")) return "tar parsing";
+        }
+        return "other Java";
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+}

@@ -1,0 +1,241 @@
+package io.nodecast.unpack;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.NodecastException;
+import io.nodecast.format.ChunkInputs;
+import io.nodecast.format.Compression;
+import io.nodecast.testing.RawTar;
+import io.nodecast.testing.TarBuilder;
+import io.nodecast.testing.TarTrees;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+class ExtractorTest {
+    @TempDir Path tmp;
+    Sandbox box;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        box = new Sandbox(tmp);
+    }
+
+    private UnpackSummary unpack(byte[] archive) {
+        return box.unpack(archive);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Compression.class)
+    void unpacksEveryFormatToldByContent(Compression c) throws IOException {
+        byte[] archive = new TarBuilder(c).dir("lib", 0755).file("lib/a.py", "print(1)\n").file("bin/run", "#!/bin/sh\n", 0755).bytes();
+        UnpackSummary s = unpack(archive);
+        assertThat(Files.readString(box.dest.resolve("lib/a.py"))).isEqualTo("print(1)\n");
+        assertThat(Files.isExecutable(box.dest.resolve("bin/run"))).isTrue();
+        assertThat(s.files()).isEqualTo(2);
+        assertThat(s.directories()).isEqualTo(1);
+    }
+
+    @Test
+    void destinationIsPrivateToTheUser() throws IOException {
+        unpack(new TarBuilder().file("x", "1").bytes());
+        assertThat((Integer) Files.getAttribute(box.dest, "unix:mode") & 0777).isEqualTo(0700);
+    }
+
+    @Test
+    void dropsSetuidSetgidStickyAndWorldWriteBits() throws IOException {
+        unpack(new RawTar().header("suid", '0').mode(07777).end().header("d/", '5').mode(01777).end().bytes());
+        assertThat((Integer) Files.getAttribute(box.dest.resolve("suid"), "unix:mode") & 07777).isEqualTo(0775);
+        assertThat((Integer) Files.getAttribute(box.dest.resolve("d"), "unix:mode") & 07777).isEqualTo(0775);
+    }
+
+    @Test
+    void modesAndTimesOfFilesDirectoriesAndLinksSurvive() throws IOException {
+        String longName = "pkg/" + "d".repeat(120) + "/" + "f".repeat(150) + ".py";
+        unpack(new RawTar().header("ro/", '5').mode(0555).mtime(1_400_000_000L).end()
+                .header("ro/inside", '0').mode(0640).mtime(1_300_000_000L).size(2).data("in".getBytes())
+                .header("link", '2').link("ro/inside").mtime(1_200_000_000L).end()
+                .pax('x', java.util.Map.of("path", longName, "mtime", "1500000000.25"))
+                .header("placeholder", '0').mode(0600).size(4).data("long".getBytes()).bytes());
+        Path ro = box.dest.resolve("ro");
+        assertThat((Integer) Files.getAttribute(ro, "unix:mode") & 0777).isEqualTo(0555);
+        assertThat(Files.getLastModifiedTime(ro)).isEqualTo(FileTime.fromMillis(1_400_000_000_000L));
+        assertThat(Files.getLastModifiedTime(ro.resolve("inside"))).isEqualTo(FileTime.fromMillis(1_300_000_000_000L));
+        assertThat((Integer) Files.getAttribute(ro.resolve("inside"), "unix:mode") & 0777).isEqualTo(0640);
+        assertThat(Files.getLastModifiedTime(box.dest.resolve("link"), LinkOption.NOFOLLOW_LINKS))
+                .isEqualTo(FileTime.fromMillis(1_200_000_000_000L));
+        Path p = box.dest.resolve(longName);
+        assertThat(Files.readString(p)).isEqualTo("long");
+        assertThat(Files.getLastModifiedTime(p).toMillis()).isEqualTo(1_500_000_000_250L);
+    }
+
+    @Test
+    void laterBundlesOverwriteWhateverTheEntryTypes() throws IOException {
+        unpack(new TarBuilder().dir("a", 0755).file("a/f", "dir-then-file").file("b", "file-then-dir")
+                .symlink("c", "b").file("d", "old").dir("ro", 0555).file("ro/x", "old").bytes());
+        unpack(new TarBuilder().file("a", "now a file").dir("b", 0755).file("b/inner", "now a dir")
+                .file("c", "link replaced").file("d", "new").file("ro/x", "new").bytes());
+        assertThat(Files.readString(box.dest.resolve("a"))).isEqualTo("now a file");
+        assertThat(Files.readString(box.dest.resolve("b/inner"))).isEqualTo("now a dir");
+        assertThat(Files.isSymbolicLink(box.dest.resolve("c"))).isFalse();
+        assertThat(Files.readString(box.dest.resolve("c"))).isEqualTo("link replaced");
+        assertThat(Files.readString(box.dest.resolve("d"))).isEqualTo("new");
+        assertThat(Files.readString(box.dest.resolve("ro/x"))).isEqualTo("new");
+        assertThat((Integer) Files.getAttribute(box.dest.resolve("ro"), "unix:mode") & 0777).as("restored after").isEqualTo(0555);
+    }
+
+    @Test
+    void aDirectoryReplacedByAFileKeepsTheFilesMode() throws IOException {
+        unpack(new RawTar().header("m/", '5').mode(0711).end().header("m", '0').mode(0640).size(1).data(new byte[] {'x'}).bytes());
+        assertThat((Integer) Files.getAttribute(box.dest.resolve("m"), "unix:mode") & 0777).isEqualTo(0640);
+    }
+
+    @Test
+    void overwritingAHardLinkedFileLeavesItsTwinAlone() throws IOException {
+        unpack(new TarBuilder().file("one", "shared").hardlink("two", "one").bytes());
+        unpack(new TarBuilder().file("two", "changed").bytes());
+        assertThat(Files.readString(box.dest.resolve("one"))).isEqualTo("shared");
+        assertThat(Files.readString(box.dest.resolve("two"))).isEqualTo("changed");
+    }
+
+    @Test
+    void aTruncatedBundleIsReportedAsSuch() {
+        byte[] full = new TarBuilder(Compression.ZSTD).file("big", "y".repeat(100_000)).file("after", "z").bytes();
+        byte[] cut = Arrays.copyOf(full, full.length / 2);
+        assertThatThrownBy(() -> unpack(cut))
+                .isInstanceOfSatisfying(NodecastException.class, e -> assertThat(e.exitCode()).isEqualTo(ExitCode.BUNDLE))
+                .hasMessageContaining("bundle.tar").hasMessageContaining("truncated");
+    }
+
+    @Test
+    void corruptCompressedDataIsReportedAsSuch() {
+        byte[] good = new TarBuilder(Compression.ZSTD).file("big", "y".repeat(100_000)).bytes();
+        byte[] bad = good.clone();
+        for (int i = 40; i < bad.length - 8; i += 7) bad[i] ^= 0x55;
+        assertThatThrownBy(() -> unpack(bad))
+                .isInstanceOfSatisfying(NodecastException.class, e -> assertThat(e.exitCode()).isEqualTo(ExitCode.BUNDLE))
+                .hasMessageContaining("corrupt");
+    }
+
+    @Test
+    void anEmptyArchiveIsABundleWithNothingInIt() {
+        UnpackSummary s = unpack(new byte[10240]);
+        assertThat(s.files()).isZero();
+        assertThat(box.dest).isDirectory();
+    }
+
+    @Test
+    void somethingThatIsNotAnArchive() {
+        assertThatThrownBy(() -> unpack("hello, this is not a tar file at all".getBytes()))
+                .isInstanceOfSatisfying(NodecastException.class, e -> assertThat(e.exitCode()).isEqualTo(ExitCode.BUNDLE))
+                .hasMessageContaining("not a bundle");
+    }
+
+    @Test
+    void theManifestIsHandedOverNotWritten() throws IOException {
+        UnpackSummary s = unpack(new RawTar().file(Extractor.MANIFEST, "nodecast-bundle 1\nprefix /opt/py\n")
+                .file("bin/python", "elf").file(Extractor.MANIFEST, "a second one is just a file").bytes());
+        assertThat(new String(s.manifest(), StandardCharsets.UTF_8)).startsWith("nodecast-bundle 1");
+        assertThat(Files.readString(box.dest.resolve(Extractor.MANIFEST))).isEqualTo("a second one is just a file");
+        assertThat(s.files()).isEqualTo(2);
+        assertThat(unpack(new RawTar().file("x", "1").bytes()).manifest()).isNull();
+    }
+
+    @Test
+    void aBundleOverTheExpansionLimitIsRefusedEarly() {
+        byte[] bomb = new RawTar().header("zeros", '0').size(64L << 20).data(new byte[64 << 20]).bytes(Compression.ZSTD);
+        assertThat(bomb.length).isLessThan(100_000);
+        NodecastException e = catchThrowableOfType(NodecastException.class,
+                () -> box.unpack(bomb, Containment.ALL, true, 8L << 20));
+        assertThat(e.exitCode()).isEqualTo(ExitCode.BUNDLE);
+        assertThat(e.getMessage()).contains("expands to more than", "--max-unpacked");
+        assertThat(box.dest.resolve("zeros")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(),
+                p -> assertThat(Files.size(p)).isLessThanOrEqualTo(9L << 20));
+    }
+
+    @ParameterizedTest(name = "{0} writer thread(s)")
+    @ValueSource(ints = {1, 2, 4, 8})
+    void anyNumberOfWritersMakesTheSameTreeAsGnuTar(int writers) throws Exception {
+        Random r = new Random(writers);
+        RawTar t = new RawTar();
+        for (int d = 0; d < 20; d++) {
+            t.dir("d" + d);
+            for (int f = 0; f < 40; f++) {
+                byte[] data = new byte[r.nextInt(3) == 0 ? r.nextInt(3 << 20) : r.nextInt(5000)];
+                r.nextBytes(data);
+                t.header("d" + d + "/f" + f, '0').mode(0600 + (f % 2) * 0155).mtime(1_000_000_000L + f).size(data.length).data(data);
+            }
+            t.file("d" + d + "/f3", "overwritten in the same archive");
+            t.hardlink("d" + d + "/h", "d" + d + "/f1");
+            t.symlink("d" + d + "/s", "f2");
+        }
+        byte[] archive = t.bytes(Compression.ZSTD);
+        Path gnu = Files.createDirectories(tmp.resolve("gnu"));
+        Path file = Files.write(tmp.resolve("a.tar.zst"), archive);
+        assertThat(new ProcessBuilder("tar", "--zstd", "-xf", file.toString(), "-C", gnu.toString()).inheritIO().start().waitFor()).isZero();
+        Destination d = Destination.prepare(box.dest.toString(), "h");
+        new Extractor(d, new Extractor.Options(writers, 0, s -> { }, true)).extract(ChunkInputs.of(archive, 1 << 16), "a");
+        assertThat(TarTrees.describe(box.dest, 0777, true)).isEqualTo(TarTrees.describe(gnu, 0777, true));
+    }
+
+    @Test
+    void aFailingWriterFailsTheBundleAndLeavesNoOpenFiles() throws Exception {
+        // a full file system is the writer's most common failure: a 1 MiB tmpfs needs root
+        org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "mounts a tmpfs");
+        Path small = Files.createDirectories(tmp.resolve("small"));
+        Process m = new ProcessBuilder("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString()).inheritIO().start();
+        try {
+            assertThat(m.waitFor()).isZero();
+            RawTar t = new RawTar();
+            for (int i = 0; i < 40; i++) t.header("f" + i, '0').size(100_000).data(new byte[100_000]);
+            byte[] archive = t.bytes();
+            Destination d = Destination.prepare(small.resolve("dest").toString(), "h");
+            long before = 0;
+            for (int round = 0; round < 3; round++) {
+                if (round == 1) before = openFiles();   // the first round loads what a JVM opens once
+                NodecastException e = catchThrowableOfType(NodecastException.class, () -> new Extractor(d,
+                        new Extractor.Options(4, 0, s -> { }, true)).extract(ChunkInputs.of(archive, 1 << 16), "full.tar"));
+                assertThat(e.exitCode()).isEqualTo(ExitCode.NO_SPACE);
+                assertThat(e.getMessage()).contains("full.tar", "is full", "'f").doesNotContain("\n");
+            }
+            assertThat(openFiles()).as("descriptors left open").isLessThanOrEqualTo(before);
+        } finally {
+            new ProcessBuilder("umount", "-l", small.toString()).start().waitFor();
+        }
+    }
+
+    private static long openFiles() throws IOException {
+        try (var s = Files.list(Path.of("/proc/self/fd"))) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void theOlderKernelsWalkUnpacksTheSameTree() throws Exception {
+        byte[] archive = new TarBuilder().dir("a", 0755).file("a/b/c/d.txt", "deep").symlink("a/l", "b")
+                .hardlink("a/h", "a/b/c/d.txt").file("top", "t").bytes();
+        box.unpack(archive, Containment.ALL, false, 0);
+        var walked = TarTrees.describe(box.dest, 0777, true);
+        Sandbox other = new Sandbox(Files.createDirectories(tmp.resolve("other")));
+        other.unpack(archive, Containment.ALL, true, 0);
+        assertThat(TarTrees.describe(other.dest, 0777, true)).isEqualTo(walked);
+        assertThat(walked).containsKeys("a/b/c/d.txt", "a/l", "a/h", "top");
+        assertThat(List.copyOf(walked.keySet())).hasSize(7);
+    }
+}
