@@ -103,7 +103,7 @@ public final class BcastCommand implements Callable<Integer> {
 
         // issue 14
         @Option(names = "--mode", paramLabel = "MODE", defaultValue = "image",
-                description = "What a node does with a squashfs image bundle: image (mount it with squashfuse, no root; "
+                description = "What a node does with a squashfs image bundle: image (mount it with squashfuse_ll and fuse-overlayfs, no root; "
                         + "default), kernel (the kernel's loop mount, as root), unpack (unpack it like a tar), or auto (mount "
                         + "where the node can, unpack where it cannot).")
         String mode;
