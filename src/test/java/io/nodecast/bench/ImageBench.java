@@ -56,7 +56,7 @@ final class ImageBench {
         try {
             List<Mode> modes = new ArrayList<>();
             modes.add(new Mode("unpack (.tar.zst)", copy(tar, src), List.of()));
-            modes.add(new Mode("image: squashfuse + fuse-overlayfs", copy(image, src), List.of()));
+            modes.add(new Mode("image: squashfuse_ll + fuse-overlayfs", copy(image, src), List.of()));
             if (isRoot()) modes.add(new Mode("image: kernel squashfs + overlayfs (root)", src.resolve(image.getFileName()), List.of("--mode", "kernel")));
             int ranks = quick ? 4 : 24;
             boolean cgroups = isRoot() && Files.isWritable(CGROUPS);
