@@ -2,6 +2,7 @@ package io.nodecast.cli;
 
 import io.nodecast.env.Activation;
 import io.nodecast.env.Language;
+import io.nodecast.transport.slurm.SlurmSteps;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -26,7 +27,9 @@ public final class ActivateCommand implements Runnable {
     @Override
     public void run() {
         Path home = Path.of(System.getProperty("nodecast.home", ".")).toAbsolutePath().normalize();
+        // srun steps without MPI deliver with sbcast
+        boolean viaSlurm = SlurmSteps.withoutMpi(launcher, System.getenv(), SlurmSteps::mpiDefault);
         spec.commandLine().getOut().print(Activation.script(dest.toAbsolutePath().normalize(), launcher,
-                home.resolve("bin/nodecast"), lang, System.getenv()));
+                home.resolve("bin/nodecast"), lang, System.getenv(), viaSlurm));
     }
 }

@@ -6,6 +6,8 @@ import io.nodecast.delivery.Delivery;
 import io.nodecast.delivery.DeliveryReport;
 import io.nodecast.delivery.Transports;
 import io.nodecast.env.Defaults;
+import io.nodecast.image.ImageMode;
+import io.nodecast.transport.slurm.SlurmDelivery;
 import io.nodecast.transport.BroadcastAlgorithm;
 import io.nodecast.transport.Transport;
 import picocli.CommandLine;
@@ -36,7 +38,7 @@ public final class BcastCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, paramLabel = "LIST", description = "Read bundle paths from LIST (one a line, # comments).")
     Path list;
 
-    @Parameters(paramLabel = "BUNDLE", arity = "0..*", description = "Bundles (.tar.zst .tar.gz .tar.bz2 .tar.xz .tar), in order.")
+    @Parameters(paramLabel = "BUNDLE", arity = "0..*", description = "Bundles (.tar.zst .tar.gz .tar.bz2 .tar.xz .tar, or .sqfs images), in order.")
     List<Path> bundles = new ArrayList<>();
 
     @Override
@@ -104,8 +106,15 @@ public final class BcastCommand implements Callable<Integer> {
         boolean force;
 
         @Option(names = "--transport", paramLabel = "KIND", defaultValue = "auto",
-                description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, or local.")
+                description = "auto (MPI when started by mpirun, mpiexec or srun; else this node alone), mpi, local, or slurm "
+                        + "(run once from the batch script, not under srun: sbcast to every node of the allocation, no MPI).")
         String transport;
+
+        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "image",
+                description = "What a node does with a squashfs image bundle: image (mount it with squashfuse_ll and fuse-overlayfs, no root; "
+                        + "default), kernel (the kernel's loop mount, as root), unpack (unpack it like a tar), or auto (mount "
+                        + "where the node can, unpack where it cannot).")
+        String mode;
 
         @Option(names = "--mpi-lib", paramLabel = "LIB", description = "The MPI library to load (a path or soname); default: "
                 + "chosen from the launcher's environment, or NODECAST_MPI_LIB.")
@@ -120,7 +129,7 @@ public final class BcastCommand implements Callable<Integer> {
             try {
                 choice = Transports.Choice.valueOf(transport.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--transport: auto, mpi or local, not '" + transport + "'");
+                throw new CommandLine.ParameterException(spec.commandLine(), "--transport: auto, mpi, local or slurm, not '" + transport + "'");
             }
             BroadcastAlgorithm alg;
             try {
@@ -134,6 +143,13 @@ public final class BcastCommand implements Callable<Integer> {
 
         int run(CommandSpec spec, String dest, Delivery.Bundles source) {
             int chunk = (int) Math.clamp(chunkSize, 64 << 10, 1 << 30);
+            ImageMode imageMode;
+            try {
+                imageMode = ImageMode.parse(mode);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            }
+            if (transport.equalsIgnoreCase("slurm")) return slurm(spec, dest, imageMode, source);
             Transports.Settings settings = settings(spec, chunk);
             long t0 = System.nanoTime();
             try (Transport transport = Transports.open(settings, System.getenv())) {
@@ -145,24 +161,38 @@ public final class BcastCommand implements Callable<Integer> {
                 DeliveryReport r;
                 try {
                     r = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update,
-                            new Delivery.Unpacking(Math.max(0, unpackThreads), maxUnpacked, force))).deliver(source, init);
+                            new Delivery.Unpacking(Math.max(0, unpackThreads), maxUnpacked, force), imageMode)).deliver(source, init);
                 } finally {
                     progress.close();
                 }
-                if (root) {
-                    if (timings) out.print(r.table());
-                    if (report != null) CliSupport.writeReport(report, r.json());
-                    out.flush();
-                    if (r.failures().size() == 1) {
-                        err.println("nodecast: " + r.failures().getFirst());
-                    } else if (!r.ok()) {
-                        err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
-                        r.failures().forEach(f -> err.println("  " + f));
-                    }
-                    err.flush();
-                }
+                if (root) print(r, out, err);
                 return r.exitCode().code();
             }
+        }
+
+        /** The bundles to every node of the Slurm allocation with sbcast, from this one process (the batch script). */
+        private int slurm(CommandSpec spec, String dest, ImageMode imageMode, Delivery.Bundles source) {
+            PrintWriter err = spec.commandLine().getErr();
+            Path home = Path.of(System.getProperty("nodecast.home", ".")).toAbsolutePath().normalize();
+            SlurmDelivery d = SlurmDelivery.inAllocation(new SlurmDelivery.Options(dest, imageMode, verbose ? err : null),
+                    System.getenv(), home.resolve("bin/nodecast"));
+            DeliveryReport r = d.deliver(source.list());
+            print(r, spec.commandLine().getOut(), err);
+            return r.exitCode().code();
+        }
+
+        /** Rank 0's part: the -t table, the --report file, the failures. */
+        private void print(DeliveryReport r, PrintWriter out, PrintWriter err) {
+            if (timings) out.print(r.table());
+            if (report != null) CliSupport.writeReport(report, r.json());
+            out.flush();
+            if (r.failures().size() == 1) {
+                err.println("nodecast: " + r.failures().getFirst());
+            } else if (!r.ok()) {
+                err.println("nodecast: delivery failed on " + r.failures().size() + " ranks:");
+                r.failures().forEach(f -> err.println("  " + f));
+            }
+            err.flush();
         }
     }
 }

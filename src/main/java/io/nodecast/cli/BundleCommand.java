@@ -5,6 +5,7 @@ import io.nodecast.bundle.BundleSummary;
 import io.nodecast.bundle.Bundles;
 import io.nodecast.bundle.Excludes;
 import io.nodecast.bundle.PycMode;
+import io.nodecast.image.ImageBuilder;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -37,7 +38,8 @@ public final class BundleCommand implements Runnable {
     /** Options every bundle kind takes. */
     static final class Common {
         @Option(names = {"-o", "--output"}, required = true, paramLabel = "FILE",
-                description = "The bundle to write; its name picks the format: .tar.zst (default), .tar.gz, .tar.bz2, .tar.xz, .tar.")
+                description = "The bundle to write; its name picks the format: .tar.zst (default), .tar.gz, .tar.bz2, .tar.xz, .tar, "
+                        + "or .sqfs (a squashfs image, mounted instead of unpacked; needs tar2sqfs).")
         Path output;
 
         @Option(names = "--exclude", paramLabel = "GLOB", description = "Leave out matching files (a name glob, or a path glob with '/'); repeatable.")
@@ -85,10 +87,20 @@ public final class BundleCommand implements Runnable {
             boolean bar = !quiet && System.console() != null && totalBytes > 0;
             try (ProgressBar pb = bar ? new ProgressBarBuilder().setTaskName("bundling").setInitialMax(totalBytes)
                     .setStyle(ProgressBarStyle.ASCII).setUnit(" MiB", 1 << 20).showSpeed().build() : null) {
-                T result = build.apply(new Bundles.Output(output, level, workers, n -> {
-                    if (pb != null) pb.stepTo(n);
-                }));
+                // NAME.sqfs is the tar stream this command writes, converted into a squashfs image
+                boolean image = ImageBuilder.wants(output);
+                Path target = image ? ImageBuilder.tarFor(output) : output;
+                T result;
+                try {
+                    result = build.apply(new Bundles.Output(target, image ? 1 : level, workers, n -> {
+                        if (pb != null) pb.stepTo(n);
+                    }));
+                } catch (RuntimeException e) {
+                    if (image) ImageBuilder.cleanUp(target);
+                    throw e;
+                }
                 BundleSummary summary = summaryOf.apply(result);
+                if (image) summary = ImageBuilder.convert(summary, output, level, workers);
                 if (verbose) {
                     String name = output.getFileName().toString();
                     summary.notes().forEach(n -> spec.commandLine().getErr().println(name + ": " + n));

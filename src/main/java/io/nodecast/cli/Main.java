@@ -27,6 +27,7 @@ import java.util.function.Consumer;
                 PurgeCommand.class,
                 TraceCommand.class,
                 DemoCommand.class,
+                SlurmNodeCommand.class,   // issue 14: hidden, the task per node of --transport slurm
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

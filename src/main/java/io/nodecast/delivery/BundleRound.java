@@ -188,7 +188,17 @@ final class BundleRound {
         Verdict verdict = verdict(streamed);
         Optional<NodecastException> failure = Stream.of(notBegun, streamed.failure(), unpacked.failure(),
                 verdict.check(header.label(), topo.root(), streamed.sha256())).flatMap(Optional::stream).findFirst();
-        if (unpacker != null && failure.isEmpty() && verdict.ok()) failure = commit(verdict);
+        if (unpacker != null && failure.isEmpty() && verdict.ok()) {
+            try {
+                unpacked = unpacker.commit(verdict.sha256());   // an image is mounted here, once its bytes are verified
+                failure = commit(verdict);
+            } catch (NodecastException e) {
+                failure = Optional.of(e);
+            } catch (RuntimeException | Error e) {   // the other leaders wait in the collectives below: never leave
+                failure = Optional.of(new NodecastException(ExitCode.FAILURE, header.label() + ": mounting failed: " + e, e));
+            }
+        }
+        if (unpacker != null && (failure.isPresent() || !verdict.ok())) unpacker.discard();
         BundleTiming timing = slowest(who, streamed, unpacked, (System.nanoTime() - t0) / 1e9);
         log("%s: %s to %d node(s) in %.2f s (%s)", header.label(), Units.bytes(header.size()), who.receiving(),
                 timing.totalSeconds(), streamed.how());
@@ -217,9 +227,9 @@ final class BundleRound {
             throw new NodecastException(ExitCode.DESTINATION, "cannot write the ledger in " + dest.root() + ": " + e.getMessage());
         }
         Delivery.Unpacking u = options.unpacking();
-        return Unpacker.start(dest, header.label(), options.chunkBytes(), new Extractor.Options(
+        return Unpacker.start(dest, header.label(), header.size(), options.chunkBytes(), new Extractor.Options(
                 u.threads() > 0 ? u.threads() : Extractor.Options.defaultWriters(), u.limitFor(header.size()),
-                line -> options.say(topo.host(), line), true));
+                line -> options.say(topo.host(), line), true), options.imageMode());
     }
 
     /** Phase 3, leaders: the bytes from rank 0 to those that need them. */

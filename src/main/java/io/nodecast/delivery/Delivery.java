@@ -1,6 +1,8 @@
 package io.nodecast.delivery;
 
 import io.nodecast.core.NodecastException;
+import io.nodecast.image.ImageMode;
+import io.nodecast.image.ImageStack;
 import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
 import io.nodecast.unpack.Destination;
@@ -29,10 +31,12 @@ public final class Delivery {
      * @param log         where -v lines go (null: quiet); rank 0 writes them
      * @param progress    rank 0's bytes sent so far for the current bundle (may be a no-op)
      * @param unpacking   how leaders unpack
+     * @param imageMode   what leaders do with a squashfs image bundle (mount it, or unpack it)
      */
-    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, Unpacking unpacking) {
+    public record Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress, Unpacking unpacking,
+                          ImageMode imageMode) {
         public Options(String destination, int chunkBytes, PrintWriter log, LongConsumer progress) {
-            this(destination, chunkBytes, log, progress, Unpacking.DEFAULT);
+            this(destination, chunkBytes, log, progress, Unpacking.DEFAULT, ImageMode.IMAGE);
         }
 
         /** A -v line about this node, from any thread. */
@@ -89,6 +93,8 @@ public final class Delivery {
                 Destination dest = null;
                 Destination.Lock lock = null;
                 try {
+                    // mounts left dead by a killed job would make DEST unreadable
+                    ImageStack.recover(Destination.expand(options.destination(), topo.host()));
                     dest = Destination.prepare(options.destination(), topo.host(), options.unpacking().force());
                     destShown = dest.root().toString();
                     lock = dest.lock(line -> options.say(topo.host(), line));
@@ -127,5 +133,10 @@ public final class Delivery {
             }
             return Optional.empty();
         }
+    }
+
+    /** A mirrored tree, bundled into output: for the transports that deliver without the leaders' rounds (sbcast). */
+    public static Path mirror(BundleRef.Tree t, Path output) throws java.io.IOException {
+        return Preparation.mirror(t, output);
     }
 }

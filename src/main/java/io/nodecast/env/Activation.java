@@ -19,6 +19,15 @@ public final class Activation {
      * @param launcher words that start one process per node (srun, mpirun ...); empty for this node only
      */
     public static String script(Path dest, String launcher, Path nodecast, Language lang, Map<String, String> current) {
+        return script(dest, launcher, nodecast, lang, current, false);
+    }
+
+    /**
+     * @param viaSlurm the launcher is srun and its steps have no MPI: bcast, mirror and the purge run once from
+     *                 the script with {@code --transport slurm} (sbcast, then a task per node) instead of under it
+     */
+    public static String script(Path dest, String launcher, Path nodecast, Language lang, Map<String, String> current,
+                                boolean viaSlurm) {
         String userBase = current.getOrDefault("PYTHONUSERBASE", "");
         return """
                 # nodecast activation: deliver to %1$s through %2$s
@@ -26,14 +35,19 @@ public final class Activation {
                 export NODECAST_LAUNCHER=%2$s;
                 _NODECAST=%3$s;
                 _NODECAST_USERBASE=%4$s;
+                _NODECAST_VIA=%6$s;
                 %5$s\
                 _nodecast_launch() { eval "$NODECAST_LAUNCHER \\"\\$@\\""; }
-                bcast() { _nodecast_launch "$_NODECAST" bcast -p "$NODECAST_DEST" "$@"; }
-                mirror() { _nodecast_launch "$_NODECAST" mirror -p "$NODECAST_DEST" "$@"; }
+                _nodecast_deliver() {
+                  if [ "$_NODECAST_VIA" = slurm ]; then local what=$1; shift; "$_NODECAST" "$what" --transport slurm "$@"
+                  else _nodecast_launch "$_NODECAST" "$@"; fi
+                }
+                bcast() { _nodecast_deliver bcast -p "$NODECAST_DEST" "$@"; }
+                mirror() { _nodecast_deliver mirror -p "$NODECAST_DEST" "$@"; }
                 bcast-userbase() {
                   local base="${_NODECAST_USERBASE:-$HOME/.local}"
                   if [ ! -d "$base" ]; then echo "bcast-userbase: no user base at $base: nothing to deliver" >&2; return 0; fi
-                  _nodecast_launch "$_NODECAST" mirror --max-size none -p "$NODECAST_DEST" "$base"
+                  _nodecast_deliver mirror --max-size none -p "$NODECAST_DEST" "$base"
                 }
                 bundle-pip() { local out="$1"; shift; "$_NODECAST" bundle pip -o "$out" "$@"; }
                 bundle-anaconda() { "$_NODECAST" bundle prefix "$2" -o "$1"; }
@@ -45,7 +59,7 @@ public final class Activation {
                 }
                 _nodecast_exit() {
                   local rc=$?
-                  _nodecast_launch "$_NODECAST" purge -p "$NODECAST_DEST"
+                  _nodecast_deliver purge -p "$NODECAST_DEST"
                   if [ -n "${_nodecast_prev_exit_trap:-}" ]; then
                     local prev="${_nodecast_prev_exit_trap#trap -- }"; prev="${prev%% EXIT}"; eval "prev=$prev"; eval "$prev"
                   fi
@@ -62,6 +76,6 @@ public final class Activation {
                 fi
                 if [ -n "${ZSH_VERSION:-}" ]; then rehash; else hash -r; fi
                 """.formatted(Shell.quote(dest.toString()), Shell.quote(launcher), Shell.quote(nodecast.toString()),
-                Shell.quote(userBase), Shell.BASH.render(lang.reroute(dest, current)));
+                Shell.quote(userBase), Shell.BASH.render(lang.reroute(dest, current)), viaSlurm ? "slurm" : "launcher");
     }
 }

@@ -3,6 +3,7 @@ package io.nodecast.unpack;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
+import io.nodecast.image.ImageStack;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -24,7 +25,9 @@ public final class Purge {
     public static boolean purge(String pattern, String host) {
         Path dest = Destination.expand(pattern, host);
         Destination.checkPlace(dest, "purge");
-        if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return false;
+        // issue 14: images mounted at DEST are unmounted first (dead mounts of a killed job too), their store removed
+        boolean released = ImageStack.release(dest);
+        if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return released;
         try {
             if (Files.isSymbolicLink(dest) || !Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
                 throw refused(dest, "is not a directory");

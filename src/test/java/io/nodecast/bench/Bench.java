@@ -36,11 +36,11 @@ public final class Bench implements Callable<Integer> {
     int rate = 1000;
     @Option(names = "--baseline-jar", description = "profile: also profile this older nodecast.jar, side by side.")
     Path baselineJar;
-    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode model, and on the test bed (root): "
+    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode model images, and on the test bed (root): "
             + "cluster-delivery cluster-scaling cluster-skip cluster-fixed startup footprint (default: all that can run here)")
     List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode", "model");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode", "model", "images");
 
     /** Where a benchmark's table and plot go. */
     interface Emitter {
@@ -102,6 +102,7 @@ public final class Bench implements Callable<Integer> {
                 case "fixed" -> fixedCost();
                 case "bytecode" -> bytecode();
                 case "model" -> model();
+                case "images" -> new ImageBench(emitter(), quick, runs(), work).run();
                 case "cluster-delivery", "cluster-scaling", "cluster-skip", "cluster-fixed", "startup", "footprint" -> { }
                 default -> throw new CommandLine.ParameterException(new CommandLine(this), "unknown benchmark " + w);
             }

@@ -19,7 +19,7 @@ class BenchQuickTest {
     void everyBenchmarkRunsAndWritesItsTableAndPlot() throws Exception {
         int code = new picocli.CommandLine(new Bench()).execute("--quick", "--out", out.toString());
         assertThat(code).isZero();
-        for (String name : new String[] {"figure1", "delivery", "fixed", "bytecode", "model"}) {
+        for (String name : new String[] {"figure1", "delivery", "fixed", "bytecode", "model", "images"}) {
             assertThat(out.resolve(name + ".md")).content().contains("| ");
             assertThat(Files.size(out.resolve(name + ".png"))).isGreaterThan(1000);
         }

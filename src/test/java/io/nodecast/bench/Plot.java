@@ -70,4 +70,13 @@ final class Plot {
         plain(chart.getCategoryPlot());
         ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 80 + 40 * values.size());
     }
+
+    /** Bars grouped by category (the x axis), one colour per series: several measures of several modes side by side. */
+    static void groupedBars(Path png, String title, String y, Map<String, Map<String, Double>> seriesThenCategory) throws IOException {
+        DefaultCategoryDataset data = new DefaultCategoryDataset();
+        seriesThenCategory.forEach((series, values) -> values.forEach((category, v) -> data.addValue(v, series, category)));
+        JFreeChart chart = ChartFactory.createBarChart(title, "", y, data, PlotOrientation.VERTICAL, true, false, false);
+        plain(chart.getCategoryPlot());
+        ChartUtils.saveChartAsPNG(png.toFile(), chart, 900, 560);
+    }
 }
