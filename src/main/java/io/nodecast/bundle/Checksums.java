@@ -30,12 +30,33 @@ public final class Checksums {
         Files.move(tmp, side, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 
-    /** The recorded checksum, if a sidecar exists and is not older than the bundle (else it is stale). */
+    /**
+     * The recorded checksum, if a sidecar exists and is not older than the bundle. A stale one (see
+     * {@link #staleSidecar}) must not name the bundle: the ledger would then skip a bundle changed since.
+     */
     public static Optional<String> readSidecar(Path bundle, BasicFileAttributes bundleAttrs) {
-        Path side = sidecar(bundle);
+        return read(sidecar(bundle), bundleAttrs, false);
+    }
+
+    /**
+     * The checksum of a sidecar older than its bundle: still checked against (a {@code touch} must not turn the
+     * check off), never trusted as the bundle's identity.
+     */
+    public static Optional<String> staleSidecar(Path bundle) {
+        try {
+            BasicFileAttributes b = Files.readAttributes(bundle, BasicFileAttributes.class);
+            BasicFileAttributes a = Files.readAttributes(sidecar(bundle), BasicFileAttributes.class);
+            if (a.lastModifiedTime().compareTo(b.lastModifiedTime()) >= 0) return Optional.empty();
+            return read(sidecar(bundle), b, true);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<String> read(Path side, BasicFileAttributes bundleAttrs, boolean anyAge) {
         try {
             BasicFileAttributes a = Files.readAttributes(side, BasicFileAttributes.class);
-            if (a.lastModifiedTime().compareTo(bundleAttrs.lastModifiedTime()) < 0 || a.size() > 4096) {
+            if ((!anyAge && a.lastModifiedTime().compareTo(bundleAttrs.lastModifiedTime()) < 0) || a.size() > 4096) {
                 return Optional.empty();
             }
             String text = Files.readString(side, StandardCharsets.US_ASCII).strip();

@@ -151,14 +151,16 @@ public final class BcastCommand implements Callable<Integer> {
             }
             if (transport.equalsIgnoreCase("slurm")) return slurm(spec, dest, imageMode, source);
             Transports.Settings settings = settings(spec, chunk);
+            double startup = secondsSinceProcessStart();
             long t0 = System.nanoTime();
+            DeliveryReport r;
+            boolean root;
             try (Transport transport = Transports.open(settings, System.getenv())) {
                 double init = (System.nanoTime() - t0) / 1e9;
-                boolean root = transport.topology().root();
+                root = transport.topology().root();
                 PrintWriter out = spec.commandLine().getOut();
                 PrintWriter err = spec.commandLine().getErr();
                 Progress progress = verbose && root ? Progress.forTerminal(err) : Progress.NONE;
-                DeliveryReport r;
                 try {
                     r = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update,
                             new Delivery.Unpacking(Math.max(0, unpackThreads), maxUnpacked, force), imageMode)).deliver(source, init);
@@ -166,8 +168,22 @@ public final class BcastCommand implements Callable<Integer> {
                     progress.close();
                 }
                 if (root) print(r, out, err);
-                return r.exitCode().code();
+                t0 = System.nanoTime();
             }
+            if (timings && root) {
+                // what a step costs before and after its bundles; the exit itself is the launcher's to see
+                spec.commandLine().getOut().printf(Locale.ROOT, "fixed costs: process start to command %.3f s, transport init %.3f s, "
+                        + "final agreement %.3f s, barrier and finalize %.3f s%n", startup, r.initSeconds(), r.agreementSeconds(),
+                        (System.nanoTime() - t0) / 1e9);
+                spec.commandLine().getOut().flush();
+            }
+            return r.exitCode().code();
+        }
+
+        /** From the kernel's record of this process's start (10 ms ticks) to now: the JVM's start and nodecast's own. */
+        private static double secondsSinceProcessStart() {
+            return ProcessHandle.current().info().startInstant()
+                    .map(s -> java.time.Duration.between(s, java.time.Instant.now()).toNanos() / 1e9).orElse(Double.NaN);
         }
 
         /** The bundles to every node of the Slurm allocation with sbcast, from this one process (the batch script). */

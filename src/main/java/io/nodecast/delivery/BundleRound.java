@@ -100,11 +100,20 @@ final class BundleRound {
      * @param problem empty, or why the bundle is bad (its checksum file disagrees, it could not be read)
      */
     record Verdict(String sha256, String problem) {
-        static Verdict ofSent(Header h, String sentSha256, Optional<String> readError) {
+        /** @param file the bundle rank 0 read: a sidecar older than it is checked too, with its own advice */
+        static Verdict ofSent(Header h, String sentSha256, Optional<String> readError, Path file) {
             if (readError.isPresent()) return new Verdict(sentSha256, readError.get());
             if (!h.sha256().isEmpty() && !h.sha256().equals(sentSha256)) {
                 return new Verdict(sentSha256, h.label() + " does not match its checksum file " + Checksums.sidecar(Path.of(h.label())) + " (sha256 "
                         + sentSha256 + ", expected " + h.sha256() + "): the bundle is corrupt or was changed after it was made");
+            }
+            if (h.sha256().isEmpty() && file != null) {
+                Optional<String> stale = Checksums.staleSidecar(file);
+                if (stale.isPresent() && !stale.get().equals(sentSha256)) {
+                    return new Verdict(sentSha256, h.label() + " does not match its checksum file " + Checksums.sidecar(Path.of(h.label()))
+                            + ", which is older than the bundle (sha256 " + sentSha256 + ", expected " + stale.get() + "): if the bundle "
+                            + "was remade on purpose, remake the checksum file (sha256sum) or remove it");
+                }
             }
             return new Verdict(sentSha256, "");
         }
@@ -261,7 +270,7 @@ final class BundleRound {
 
     /** Phase 5, leaders: rank 0's checksum and word on the bundle reach every leader. */
     private Verdict verdict(Streamed streamed) {
-        byte[] mine = topo.root() ? Verdict.ofSent(header, streamed.sha256(), streamed.readError()).encode() : new byte[0];
+        byte[] mine = topo.root() ? Verdict.ofSent(header, streamed.sha256(), streamed.readError(), file).encode() : new byte[0];
         return Verdict.decode(transport.shareFromRoot(mine));
     }
 

@@ -5,9 +5,15 @@ import io.nodecast.core.ExitCode;
 import java.util.List;
 import java.util.Locale;
 
-/** What a delivery did: the same on every rank; rank 0 prints it. */
+/**
+ * What a delivery did: the same on every rank; rank 0 prints it.
+ *
+ * @param initSeconds      starting the transport (MPI_Init_thread, the communicators)
+ * @param agreementSeconds the final exchange of failures, where every rank learns the step's outcome
+ */
 public record DeliveryReport(String transport, int ranks, int nodes, String destination, double initSeconds,
-                             List<BundleTiming> bundles, List<NodeFailure> failures, double totalSeconds) {
+                             List<BundleTiming> bundles, List<NodeFailure> failures, double totalSeconds,
+                             double agreementSeconds) {
     public DeliveryReport {
         bundles = List.copyOf(bundles);
         failures = List.copyOf(failures);
@@ -35,7 +41,7 @@ public record DeliveryReport(String transport, int ranks, int nodes, String dest
                     name, t.bytes(), t.readSeconds(), t.broadcastSeconds(), t.unpackSeconds(), t.totalSeconds(),
                     t.megabytesPerSecond(), t.skippedNodes(), t.nodes()));
         }
-        b.append(String.format(Locale.ROOT, "total %.3f s%n", totalSeconds));
+        b.append(String.format(Locale.ROOT, "total %.3f s (of which the final agreement %.3f s)%n", totalSeconds, agreementSeconds));
         return b.toString();
     }
 
@@ -45,7 +51,8 @@ public record DeliveryReport(String transport, int ranks, int nodes, String dest
         b.append("  \"transport\": ").append(q(transport)).append(",\n");
         b.append("  \"ranks\": ").append(ranks).append(",\n  \"nodes\": ").append(nodes).append(",\n");
         b.append("  \"destination\": ").append(q(destination)).append(",\n");
-        b.append(String.format(Locale.ROOT, "  \"init_seconds\": %.6f,%n  \"total_seconds\": %.6f,%n", initSeconds, totalSeconds));
+        b.append(String.format(Locale.ROOT, "  \"init_seconds\": %.6f,%n  \"total_seconds\": %.6f,%n  \"agreement_seconds\": %.6f,%n",
+                initSeconds, totalSeconds, agreementSeconds));
         b.append("  \"ok\": ").append(ok()).append(",\n  \"bundles\": [");
         for (int i = 0; i < bundles.size(); i++) {
             BundleTiming t = bundles.get(i);

@@ -1,9 +1,16 @@
 package io.nodecast.delivery;
 
+import io.nodecast.bundle.Checksums;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
 import java.util.Optional;
 
@@ -45,7 +52,7 @@ class BundleRoundTest {
 
     @Test
     void rankZeroSaysWhenTheBundleDisagreesWithItsChecksumFileAndOnlyItReportsThat() {
-        BundleRound.Verdict v = BundleRound.Verdict.decode(BundleRound.Verdict.ofSent(H, "bb", Optional.empty()).encode());
+        BundleRound.Verdict v = BundleRound.Verdict.decode(BundleRound.Verdict.ofSent(H, "bb", Optional.empty(), null).encode());
         assertThat(v.ok()).isFalse();
         assertThat(v.problem()).contains("/s/t1.tar.zst.sha256", "expected aa");
         assertThat(v.check(H.label(), true, "bb")).map(NodecastException::exitCode).contains(ExitCode.BUNDLE);
@@ -54,7 +61,7 @@ class BundleRoundTest {
 
     @Test
     void aLeaderThatReceivedOtherBytesFailsAndOneThatTookNoPartDoesNot() {
-        BundleRound.Verdict v = BundleRound.Verdict.ofSent(H, "aa", Optional.empty());
+        BundleRound.Verdict v = BundleRound.Verdict.ofSent(H, "aa", Optional.empty(), null);
         assertThat(v.ok()).isTrue();
         assertThat(v.check(H.label(), false, "aa")).isEmpty();
         assertThat(v.check(H.label(), false, "cc")).get().extracting(NodecastException::getMessage).asString()
@@ -65,8 +72,22 @@ class BundleRoundTest {
     @Test
     void aReadErrorOnRankZeroFailsTheBundleEvenWithoutAChecksumFile() {
         Header noSidecar = Header.ok("/s/t2.tar", 10, "fp", "");
-        BundleRound.Verdict v = BundleRound.Verdict.ofSent(noSidecar, "dd", Optional.of("cannot read bundle /s/t2.tar: I/O error"));
+        BundleRound.Verdict v = BundleRound.Verdict.ofSent(noSidecar, "dd", Optional.of("cannot read bundle /s/t2.tar: I/O error"), null);
         assertThat(v.check(noSidecar.label(), true, "dd")).get().extracting(NodecastException::getMessage).asString().contains("I/O error");
-        assertThat(BundleRound.Verdict.ofSent(noSidecar, "dd", Optional.empty()).ok()).isTrue();
+        assertThat(BundleRound.Verdict.ofSent(noSidecar, "dd", Optional.empty(), null).ok()).isTrue();
+    }
+
+    @Test
+    void aChecksumFileOlderThanItsBundleIsStillCheckedButNamesNothing(@TempDir Path tmp) throws IOException {
+        Path bundle = Files.writeString(tmp.resolve("t3.tar"), "new bytes");
+        Path side = Files.writeString(tmp.resolve("t3.tar.sha256"), "ee".repeat(32) + "  t3.tar\n");
+        Files.setLastModifiedTime(side, FileTime.fromMillis(Files.getLastModifiedTime(bundle).toMillis() - 60_000));
+        assertThat(Checksums.readSidecar(bundle, Files.readAttributes(bundle, BasicFileAttributes.class)))
+                .as("a stale sidecar is not the bundle's identity (the ledger would skip a changed bundle)").isEmpty();
+        Header stale = Header.ok(bundle.toString(), 9, "fp", "");
+        BundleRound.Verdict v = BundleRound.Verdict.ofSent(stale, "ff".repeat(32), Optional.empty(), bundle);
+        assertThat(v.ok()).as("but it is still checked against").isFalse();
+        assertThat(v.problem()).contains("older than the bundle", "remake the checksum file");
+        assertThat(BundleRound.Verdict.ofSent(stale, "ee".repeat(32), Optional.empty(), bundle).ok()).as("a touch alone").isTrue();
     }
 }

@@ -198,7 +198,7 @@ public final class SlurmDelivery {
 
     private DeliveryReport report(double init, List<BundleTiming> timings, List<NodeFailure> failures, long start) {
         return new DeliveryReport("slurm (sbcast)", nodes, nodes, options.destination(), init, timings, failures,
-                (System.nanoTime() - start) / 1e9);
+                (System.nanoTime() - start) / 1e9, 0);
     }
 
     /** Reads the bundle once: its size, its checksum, checked against the sidecar when there is one. */
