@@ -172,7 +172,7 @@ public final class BcastCommand implements Callable<Integer> {
             }
             if (timings && root) {
                 // what a step costs before and after its bundles; the exit itself is the launcher's to see
-                spec.commandLine().getOut().printf(Locale.ROOT, "fixed costs: process start to command %.3f s, transport init %.3f s, "
+                spec.commandLine().getOut().printf(Locale.ROOT, "fixed costs: launcher to command %.3f s, transport init %.3f s, "
                         + "final agreement %.3f s, barrier and finalize %.3f s%n", startup, r.initSeconds(), r.agreementSeconds(),
                         (System.nanoTime() - t0) / 1e9);
                 spec.commandLine().getOut().flush();
@@ -180,10 +180,18 @@ public final class BcastCommand implements Callable<Integer> {
             return r.exitCode().code();
         }
 
-        /** From the kernel's record of this process's start (10 ms ticks) to now: the JVM's start and nodecast's own. */
+        /**
+         * From the launcher's exec of the JVM (bin/nodecast records bash's clock in NODECAST_LAUNCHED) to now: the JVM's
+         * start, class loading and the command line. NaN when started some other way: the kernel's record of a
+         * process's start is only as exact as the boot time, a second.
+         */
         private static double secondsSinceProcessStart() {
-            return ProcessHandle.current().info().startInstant()
-                    .map(s -> java.time.Duration.between(s, java.time.Instant.now()).toNanos() / 1e9).orElse(Double.NaN);
+            String launched = System.getenv("NODECAST_LAUNCHED");
+            if (launched == null || !launched.matches("\\d+[.,]\\d{1,9}")) return Double.NaN;
+            String[] p = launched.split("[.,]");
+            java.time.Instant at = java.time.Instant.ofEpochSecond(Long.parseLong(p[0]),
+                    Long.parseLong((p[1] + "000000000").substring(0, 9)));
+            return java.time.Duration.between(at, java.time.Instant.now()).toNanos() / 1e9;
         }
 
         /** The bundles to every node of the Slurm allocation with sbcast, from this one process (the batch script). */

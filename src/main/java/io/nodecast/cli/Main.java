@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Consumer;
@@ -17,20 +18,13 @@ import java.util.function.Consumer;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Deliver an interpreter and its packages to node-local storage on every node of a job, "
-                + "and start the application from there.",
-        subcommands = {
-                BundleCommand.class,
-                BcastCommand.class,
-                MirrorCommand.class,
-                EnvCommand.class,
-                ActivateCommand.class,
-                PurgeCommand.class,
-                TraceCommand.class,
-                DemoCommand.class,
-                SlurmNodeCommand.class,   // issue 14: hidden, the task per node of --transport slurm
-                CommandLine.HelpCommand.class
-        })
+                + "and start the application from there.")
 public final class Main implements Runnable {
+    /** The commands, in the order help lists them. */
+    static final List<Class<?>> COMMANDS = List.of(BundleCommand.class, BcastCommand.class, MirrorCommand.class, EnvCommand.class,
+            ActivateCommand.class, PurgeCommand.class, TraceCommand.class, DemoCommand.class,
+            SlurmNodeCommand.class,   // hidden: the task per node of --transport slurm
+            CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -41,7 +35,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        CommandLine cl = commandLine();
+        CommandLine cl = commandLine(args);
         int code;
         try {
             code = cl.execute(args);
@@ -66,9 +60,24 @@ public final class Main implements Runnable {
         return debug() ? "" : " (NODECAST_DEBUG=1 shows where)";
     }
 
-    /** The configured command line; tests call {@code execute} on it and read its writers. */
+    /** The configured command line with every command; tests call {@code execute} on it and read its writers. */
     public static CommandLine commandLine() {
+        return commandLine(new String[0]);
+    }
+
+    /**
+     * The command line for these arguments: when the first names a command, only that one is built. picocli builds a
+     * command's whole model by reflection when it is added, and every rank of a job pays for it at start; help,
+     * --version and a mistyped command get them all.
+     */
+    static CommandLine commandLine(String[] args) {
         CommandLine cl = new CommandLine(new Main());
+        Class<?> only = args.length == 0 ? null : COMMANDS.stream()
+                .filter(c -> c != CommandLine.HelpCommand.class && c.getAnnotation(Command.class).name().equals(args[0]))
+                .findFirst().orElse(null);
+        for (Class<?> c : COMMANDS) {
+            if (only == null || c == only) cl.addSubcommand(c);
+        }
         cl.setExecutionExceptionHandler(Main::handle);
         cl.setExitCodeExceptionMapper(t -> switch (t) {
             case NodecastException ne -> ne.exitCode().code();
