@@ -4,8 +4,6 @@ import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
@@ -69,7 +67,7 @@ final class Mpi {
      * for both families. Narrowing long to int for MPICH is what explicitCastArguments does.
      */
     private MethodHandle fn(String name, String ret, Object... params) {
-        List<MemoryLayout> layouts = new ArrayList<>();
+        List<ValueLayout> layouts = new ArrayList<>();
         List<Class<?>> javaTypes = new ArrayList<>();
         for (Object p : params) {
             if (p instanceof Character) {
@@ -81,8 +79,7 @@ final class Mpi {
                 javaTypes.add(l.carrier());
             }
         }
-        FunctionDescriptor fd = FunctionDescriptor.of(INT, layouts.toArray(MemoryLayout[]::new));
-        MethodHandle mh = lib.function(name, fd);
+        MethodHandle mh = lib.function(name, INT, layouts.toArray(ValueLayout[]::new));
         return MethodHandles.explicitCastArguments(mh, MethodType.methodType(int.class, javaTypes));
     }
 
