@@ -39,6 +39,7 @@ public final class PurgeStep {
             } catch (NodecastException e) {
                 mine = Optional.of(NodeFailure.of(topo.host(), topo.rank(), e));
             }
+            Purge.purgeStage(System.getenv());
         }
         return new Report(topo.host(), removed, Agreement.reach(transport, mine));
     }

@@ -21,6 +21,30 @@ import java.nio.file.StandardCopyOption;
 public final class Purge {
     private Purge() {}
 
+    /**
+     * nodecast's own runtime, staged on this node by the launcher (NODECAST_STAGE; it names the copy in
+     * NODECAST_STAGED): removed with DEST at the end of the job, so that a node's memory does not keep it for the
+     * next user. Best effort: a copy that is not plainly this user's directory is left alone.
+     *
+     * @return true if it was removed
+     */
+    public static boolean purgeStage(java.util.Map<String, String> env) {
+        String staged = env.getOrDefault("NODECAST_STAGED", "");
+        if (staged.isEmpty()) return false;
+        Path p = Path.of(staged);
+        try {
+            if (!p.isAbsolute() || !p.getFileName().toString().startsWith("nodecast-")
+                    || !Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)
+                    || !Files.getOwner(p, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"))) {
+                return false;
+            }
+            FileTrees.delete(p);   // this JVM runs from it: what it has open or mapped stays until it exits
+            return true;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** @return true if something was removed, false if there was nothing to remove */
     public static boolean purge(String pattern, String host) {
         Path dest = Destination.expand(pattern, host);

@@ -75,6 +75,7 @@ class DistributionIT {
                 source /usr/share/lmod/lmod/init/bash || exit 92
                 module use "$1/modulefiles" && module load nodecast || exit 93
                 echo "NODECAST=$NODECAST"
+                echo "NODECAST_STAGE=${NODECAST_STAGE:-}"
                 echo "nodecast is $(type -p nodecast)"
                 nodecast --version || exit 94
                 cd "$2" || exit 95
@@ -89,8 +90,10 @@ class DistributionIT {
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("jvm dir: []", "NODECAST=" + unpacked + "\n", "nodecast is " + unpacked.resolve("bin/nodecast"),
                 "nodecast " + VERSION + "\n", "Java 25", "(" + unpacked.resolve("runtime") + ")", "print('hello')", "bcast is a function");
-        // the job script's exit trap purged the destination
+        assertThat(r.out()).as("the modulefile stages the runtime on each node").contains("NODECAST_STAGE=/dev/shm\n");
+        // the job script's exit trap purged the destination, and the runtime staged on the node with it
         assertThat(Path.of(dest)).doesNotExist();
+        assertThat(Path.of("/dev/shm/nodecast-" + uid())).doesNotExist();
     }
 
     /**
@@ -120,6 +123,14 @@ class DistributionIT {
         // execve and bash's open and stat of the launcher, its [[ -L ]], and lib/stage.id
         assertThat(onInstall).as(String.join("\n", onInstall)).hasSizeLessThanOrEqualTo(6);
         assertThat(onInstall).anyMatch(l -> l.contains("lib/stage.id")).noneMatch(l -> l.contains("/runtime/"));
+
+        // the end of the job: purge removes DEST and the staged copy, which the next start makes again
+        Launcher.Result purge = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "purge", "-p", dest.toString()), env);
+        assertThat(purge.exit()).as(purge.err()).isZero();
+        assertThat(dest).doesNotExist();
+        assertThat(staged.getParent()).doesNotExist();
+        assertThat(Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "--version"), env).exit()).isZero();
+        assertThat(staged.resolve("runtime/bin/java")).isExecutable();
     }
 
     private static String uid() {
