@@ -55,11 +55,13 @@ public final class LocalTransport implements Transport {
 
     @Override
     public String stream(BitSet receivers, long totalBytes, ChunkSource source, ChunkSink sink) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocateDirect(chunkBytes);
+        // nothing travels: a read of 1 MiB at a time is as fast, and a new direct buffer is zeroed page by page
+        int size = (int) Math.max(1, Math.min(Math.min(chunkBytes, 1 << 20), totalBytes));
+        ByteBuffer buffer = ByteBuffer.allocateDirect(size);
         long done = 0;
         while (done < totalBytes) {
             buffer.clear();
-            buffer.limit((int) Math.min(chunkBytes, totalBytes - done));
+            buffer.limit((int) Math.min(size, totalBytes - done));
             while (buffer.hasRemaining()) {
                 if (source.fill(buffer) == 0) break;
             }

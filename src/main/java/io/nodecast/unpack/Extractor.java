@@ -87,6 +87,28 @@ public final class Extractor {
         return new Run(label).run(raw);
     }
 
+    /**
+     * Relocates what is already at DEST by the relocation list there: a squashfs image, mounted (its overlay takes the
+     * rewritten files) or unpacked by sqfs2tar, whose list is a file of the image rather than the stream's first member.
+     * Nothing happens when DEST has no list.
+     *
+     * @return whether there was a list
+     */
+    public boolean relocateInPlace(String label) {
+        try (Sys sys = new Sys(); Containment box = new Containment(dest, sys, rules, options.useOpenat2())) {
+            byte[] manifest = box.readFile(box.name(MANIFEST.getBytes(java.nio.charset.StandardCharsets.US_ASCII)), MANIFEST_MAX);
+            if (manifest == null) return false;
+            for (String note : Relocator.afterUnpack(Optional.of(manifest), dest.root(), new ContainedFiles(box)).notes()) {
+                options.verbose().accept(label + ": " + note);
+            }
+            return true;
+        } catch (NodecastException e) {
+            throw new NodecastException(e.exitCode(), label + ": " + e.getMessage(), e.getCause());
+        } catch (PosixException e) {
+            throw new NodecastException(ExitCode.DESTINATION, label + ": cannot relocate in " + dest.root() + ": " + e.reason(), e);
+        }
+    }
+
     /** One extraction: its threads, its failure, its counts. */
     private final class Run {
         final String label;

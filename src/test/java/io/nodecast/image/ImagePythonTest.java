@@ -74,4 +74,17 @@ class ImagePythonTest {
                 dest.resolve("lib/python3.11/site-packages/mine/__init__.py").toString());
         assertThat(Images.mountsUnder(tmp)).containsExactlyInAnyOrder(dest, ImageStack.storeOf(dest).resolve("layers/1"));
     }
+
+    @Test
+    void theMountedImageIsRelocatedLikeAnUnpackedBundle() throws Exception {
+        // pip's console script names its interpreter: in the image, the original prefix; at DEST, DEST's
+        Path pip = dest.resolve("bin/pip3");
+        assertThat(pip).exists();
+        String first = Files.readAllLines(pip).getFirst();
+        assertThat(first).as("the shebang of the mounted image's pip3").startsWith("#!" + dest.resolve("bin/python3"))
+                .doesNotContain(RealPython.prefix().toString());
+        Launcher.Result v = Launcher.exec(List.of(pip.toString(), "--version"), Map.of("PATH", "/usr/bin:/bin"));
+        assertThat(v.exit()).as(v.err()).isZero();
+        assertThat(v.out()).contains(dest.toString());
+    }
 }
