@@ -89,7 +89,9 @@ class DistributionIT {
                 unpacked.toString(), work.getParent().getParent().toString(), dest), Map.of());
         assertThat(r.exit()).as(r.out() + r.err()).isZero();
         assertThat(r.out()).contains("jvm dir: []", "NODECAST=" + unpacked + "\n", "nodecast is " + unpacked.resolve("bin/nodecast"),
-                "nodecast " + VERSION + "\n", "Java 25", "(" + unpacked.resolve("runtime") + ")", "print('hello')", "bcast is a function");
+                "nodecast " + VERSION + "\n", "Java 25", "print('hello')", "bcast is a function");
+        String id = Files.readString(unpacked.resolve("lib/stage.id")).strip();
+        assertThat(r.out()).as("the runtime runs from its copy on the node").contains("(/dev/shm/nodecast-" + uid() + "/" + id + "/runtime)");
         assertThat(r.out()).as("the modulefile stages the runtime on each node").contains("NODECAST_STAGE=/dev/shm\n");
         // the job script's exit trap purged the destination, and the runtime staged on the node with it
         assertThat(Path.of(dest)).doesNotExist();
