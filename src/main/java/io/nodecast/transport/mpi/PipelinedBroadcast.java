@@ -60,6 +60,11 @@ final class PipelinedBroadcast {
         }
     }
 
+    /** The largest segment the buffers hold. */
+    int capacity() {
+        return (int) buffers[0].byteSize();
+    }
+
     /** The buffers, for the MPI_Ibcast path to reuse. */
     MemorySegment buffer(int i) {
         return buffers[i];
