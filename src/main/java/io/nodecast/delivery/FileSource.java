@@ -20,6 +20,13 @@ final class FileSource implements ChunkSource {
     private final MessageDigest digest = Checksum.sha256();
     private final Path path;
     private final long size;
+    /**
+     * Reads from the file go through this buffer, 8 MiB at a time, whatever slices the transport asks for: on a
+     * parallel file system each read is a request (and with attribute caching off, a revalidation); 1 MiB slices made
+     * a 212 MiB bundle cost the emulated metadata server 224 operations instead of 35.
+     */
+    private static final int READ_AHEAD = 8 << 20;
+    private ByteBuffer ahead;
     private FileChannel channel;
     private String error;
     private long nanos;
@@ -35,11 +42,21 @@ final class FileSource implements ChunkSource {
         int start = into.position();
         try {
             if (error == null) {
-                if (channel == null) channel = FileChannel.open(path, StandardOpenOption.READ);
-                int n = channel.read(into);
-                if (n < 0) {
-                    error = "bundle " + path + " became shorter while it was read (expected " + size + " bytes)";
+                if (channel == null) {
+                    channel = FileChannel.open(path, StandardOpenOption.READ);
+                    ahead = ByteBuffer.allocateDirect((int) Math.max(1, Math.min(READ_AHEAD, size))).flip();
                 }
+                if (!ahead.hasRemaining()) {
+                    ahead.clear();
+                    int n = channel.read(ahead);
+                    ahead.flip();
+                    if (n < 0) {
+                        error = "bundle " + path + " became shorter while it was read (expected " + size + " bytes)";
+                    }
+                }
+                int n = Math.min(ahead.remaining(), into.remaining());
+                into.put(ahead.slice(ahead.position(), n));
+                ahead.position(ahead.position() + n);
             }
         } catch (IOException e) {
             error = "cannot read bundle " + path + ": " + e.getMessage();
@@ -57,7 +74,7 @@ final class FileSource implements ChunkSource {
     private void closeAtEnd() {
         // the transport asks for exactly size bytes; close once the last one is read
         try {
-            if (channel != null && channel.position() >= size) {
+            if (channel != null && channel.position() >= size && !ahead.hasRemaining()) {
                 channel.close();
                 channel = null;
             }

@@ -62,13 +62,13 @@ final class UnpackBench {
         String nc = Launcher.nodecast().toString();
         String d = dest.toString();
         List<Method> m = new ArrayList<>();
-        m.add(new Method("GNU tar --zstd -xf", "zst", List.of("sh", "-c", "mkdir -p " + d + " && tar --zstd -xf " + zst + " -C " + d), null));
+        m.add(new Method("GNU tar --zstd -xf", "zst", List.of("sh", "-c", "mkdir -p \"$1\" && tar --zstd -xf \"$2\" -C \"$1\"", "sh", d, zst.toString()), null));
         m.add(new Method("nodecast bcast (local, default threads)", "zst", List.of(nc, "bcast", "-p", d, zst.toString()), "GNU tar --zstd -xf"));
         m.add(new Method("nodecast bcast --unpack-threads 1", "zst", List.of(nc, "bcast", "--unpack-threads", "1", "-p", d, zst.toString()), "GNU tar --zstd -xf"));
         m.add(new Method("nodecast bcast --unpack-threads 2", "zst", List.of(nc, "bcast", "--unpack-threads", "2", "-p", d, zst.toString()), "GNU tar --zstd -xf"));
         m.add(new Method("mpirun -np 1 nodecast bcast", "zst", mpirun(1, List.of(nc, "bcast", "-p", d, zst.toString())), "nodecast bcast (local, default threads)"));
         m.add(new Method("mpirun -np 2 nodecast bcast (one node)", "zst", mpirun(2, List.of(nc, "bcast", "-p", d, zst.toString())), "nodecast bcast (local, default threads)"));
-        m.add(new Method("GNU tar -xzf", "gz", List.of("sh", "-c", "mkdir -p " + d + " && tar -xzf " + gz + " -C " + d), null));
+        m.add(new Method("GNU tar -xzf", "gz", List.of("sh", "-c", "mkdir -p \"$1\" && tar -xzf \"$2\" -C \"$1\"", "sh", d, gz.toString()), null));
         m.add(new Method("nodecast bcast (local), .tar.gz", "gz", List.of(nc, "bcast", "-p", d, gz.toString()), "GNU tar -xzf"));
         List<Result> results = paired(m, rounds, dest);
         Map<String, Result> byName = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package io.nodecast.testbed;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.image.PythonImage;
+import io.nodecast.env.Shell;
 import io.nodecast.testing.Launcher;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -106,7 +107,7 @@ class SbcastTest {
                     srun -N 3 -n 3 --mpi=none sh -c 'echo "ledger on $(hostname): $(cat /dev/shm/local/.nodecast/ledger 2>/dev/null | wc -l) $(ls /dev/shm/local/lib/python3.11/site-packages 2>/dev/null)"'
                     %1$s purge --transport slurm -p /dev/shm/local
                     echo "purge exit $?"
-                    """.formatted(Launcher.nodecast(), Testbed.BUNDLES));
+                    """.formatted(Shell.quote(Launcher.nodecast().toString()), Shell.quote(Testbed.BUNDLES.toString())));
             Path out = WORK.resolve("fail.out");
             Files.deleteIfExists(out);
             Launcher.Result r = Testbed.on(Testbed.HEAD, "sbatch", "--wait", "-N", "3", "--time=10", "--output=" + out, script.toString());
