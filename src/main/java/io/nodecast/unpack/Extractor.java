@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -91,21 +92,25 @@ public final class Extractor {
      * Relocates what is already at DEST by the relocation list there: a squashfs image, mounted (its overlay takes the
      * rewritten files) or unpacked by sqfs2tar, whose list is a file of the image rather than the stream's first member.
      * Nothing happens when DEST has no list.
-     *
-     * @return whether there was a list
      */
-    public boolean relocateInPlace(String label) {
+    public void relocateInPlace(String label) {
         try (Sys sys = new Sys(); Containment box = new Containment(dest, sys, rules, options.useOpenat2())) {
-            byte[] manifest = box.readFile(box.name(MANIFEST.getBytes(java.nio.charset.StandardCharsets.US_ASCII)), MANIFEST_MAX);
-            if (manifest == null) return false;
-            for (String note : Relocator.afterUnpack(Optional.of(manifest), dest.root(), new ContainedFiles(box)).notes()) {
-                options.verbose().accept(label + ": " + note);
-            }
-            return true;
+            byte[] manifest = box.readFile(box.name(MANIFEST.getBytes(StandardCharsets.US_ASCII)), MANIFEST_MAX);
+            if (manifest != null) relocate(box, manifest, label);
         } catch (NodecastException e) {
             throw new NodecastException(e.exitCode(), label + ": " + e.getMessage(), e.getCause());
         } catch (PosixException e) {
             throw new NodecastException(ExitCode.DESTINATION, label + ": cannot relocate in " + dest.root() + ": " + e.reason(), e);
+        }
+    }
+
+    /**
+     * Points the files the relocation list names at DEST, through the same containment as the members; without a list
+     * (GNU tar's bundles, an older nodecast's) the files stay as they are, and -v says so.
+     */
+    private void relocate(Containment box, byte[] manifest, String label) {
+        for (String note : Relocator.afterUnpack(Optional.ofNullable(manifest), dest.root(), new ContainedFiles(box)).notes()) {
+            options.verbose().accept(label + ": " + note);
         }
     }
 
@@ -144,7 +149,7 @@ public final class Extractor {
                     boolean first = true;
                     while (!stopped() && (e = tar.next()) != null) {
                         current = tar.currentRawName();
-                        if (first && e.type() == TarEntry.Type.FILE && Arrays.equals(e.name(), MANIFEST.getBytes())) {
+                        if (first && e.type() == TarEntry.Type.FILE && Arrays.equals(e.name(), MANIFEST.getBytes(StandardCharsets.US_ASCII))) {
                             manifest = readManifest(tar, e);
                             first = false;
                             continue;
@@ -156,7 +161,7 @@ public final class Extractor {
                     current = new byte[0];
                 }
                 endWriters();
-                if (!stopped()) relocate(box, manifest);
+                if (!stopped()) relocate(box, manifest, label);
                 if (!stopped()) box.finish();
             } catch (Throwable t) {
                 fail(t, current);
@@ -167,14 +172,6 @@ public final class Extractor {
             Throwable t = failure.get();
             if (t != null) throw translate(t, failedAt.get());
             return new UnpackSummary(files, dirs, links, bytes, manifest);
-        }
-
-        /** Points the files the bundle's relocation list names at DEST, through the same containment as the members. */
-        private void relocate(Containment box, byte[] manifest) {
-            // without a list (GNU tar's bundles, an older nodecast's) the files stay as they are, and -v says so
-            for (String note : Relocator.afterUnpack(Optional.ofNullable(manifest), dest.root(), new ContainedFiles(box)).notes()) {
-                options.verbose().accept(label + ": " + note);
-            }
         }
 
         private void member(Containment box, TarReader tar, TarEntry e) throws IOException, InterruptedException {
