@@ -95,10 +95,13 @@ class PipelinedBroadcastTest {
                 "--stall-timeout", "5", "-p", dest().toString(), b.toString());
         Path out = tmp.resolve("out.txt");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        // rank 1 is node 1, second in the chain: stop it (SIGSTOP: alive, so the launcher sees nothing) once it streams
+        // rank 1 is node 1, second in the chain: stop it (SIGSTOP: alive, so the launcher sees nothing) once data has
+        // reached the end of the chain, so node 2 is the first to go without data and names node 1 (stopped before any
+        // data flowed, nodes 2 and 3 time out together and either may be the one that reports)
         ProcessHandle victim = null;
-        for (long end = System.nanoTime() + 90_000_000_000L; victim == null && System.nanoTime() < end && p.isAlive(); Thread.sleep(50)) {
-            if (!Files.exists(node(3).resolve(".nodecast/incomplete"))) continue;
+        Path arrived = node(3).resolve("blob.bin");
+        for (long end = System.nanoTime() + 90_000_000_000L; victim == null && System.nanoTime() < end && p.isAlive(); Thread.sleep(20)) {
+            if (!Files.exists(arrived) || Files.size(arrived) == 0) continue;
             victim = p.descendants().filter(ph -> rankOf(ph) == 1).findFirst().orElse(null);
         }
         assertThat(victim).as("rank 1 while the stream ran: %s", Files.exists(out) ? Files.readString(out) : "").isNotNull();
