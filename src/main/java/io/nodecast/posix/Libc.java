@@ -31,11 +31,11 @@ final class Libc {
     /** The system call numbers of one architecture. */
     record Numbers(long read, long write, long close, long pwrite64, long flock, long ftruncate, long fchmod,
                    long getdents64, long openat, long mkdirat, long unlinkat, long renameat2, long linkat, long symlinkat,
-                   long utimensat, long statx, long openat2, long geteuid) {
+                   long utimensat, long statx, long openat2, long geteuid, long ppoll) {
         /** x86_64 (arch/x86/entry/syscalls/syscall_64.tbl). */
-        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107);
+        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107, 271);
         /** aarch64 and riscv64: the generic table (include/uapi/asm-generic/unistd.h). */
-        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175);
+        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175, 73);
 
         static Numbers of(String arch) {
             return switch (arch.toLowerCase(Locale.ROOT)) {
@@ -60,6 +60,7 @@ final class Libc {
     static final long UTIME_OMIT = (1L << 30) - 2;
     static final int LOCK_EX = 2, LOCK_NB = 4;
     static final int STATX_BASIC = 0x7ff;
+    static final short POLLIN = 1;
 
     /** struct open_how: flags, mode, resolve (u64 each). */
     static final long OPEN_HOW_SIZE = 24;

@@ -201,6 +201,20 @@ public final class Sys implements AutoCloseable {
         return n;
     }
 
+    /** Whether {@code fd} has data to read (or its end) within {@code millis}; false when the time runs out. */
+    public boolean awaitReadable(int fd, long millis) throws PosixException {
+        // struct pollfd {int fd; short events; short revents}, then a struct timespec for ppoll's timeout
+        MemorySegment pollfd = times;
+        pollfd.set(ValueLayout.JAVA_INT, 0, fd);
+        pollfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
+        pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
+        pollfd.set(ValueLayout.JAVA_LONG, 16, millis / 1000);
+        pollfd.set(ValueLayout.JAVA_LONG, 24, millis % 1000 * 1_000_000);
+        long n = call(NR.ppoll(), pollfd.address(), 1, pollfd.address() + 16, 0, 0, 0);
+        if (n < 0) throw failed("poll", new byte[0]);
+        return n > 0;
+    }
+
     public void ftruncate(int fd, long length) throws PosixException {
         if (call(NR.ftruncate(), fd, length, 0, 0, 0, 0) != 0) throw failed("truncate", new byte[0]);
     }

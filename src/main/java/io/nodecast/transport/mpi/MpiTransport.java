@@ -47,12 +47,13 @@ public final class MpiTransport implements Transport {
     private final List<String> leaderHosts;
     private final String description;
     private final boolean skipFinalize;
+    private final Optional<PmiFarewell> farewell;
     private final MemorySegment[] requests;
     private PipelinedBroadcast pipeline;  // the stream buffers, allocated on a leader's first stream
     private boolean closed;
 
     private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, Options options, List<String> leaderHosts,
-                         String version, boolean skipFinalize) {
+                         String version, boolean skipFinalize, Optional<PmiFarewell> farewell) {
         this.mpi = mpi;
         this.topology = topology;
         this.world = world;
@@ -60,6 +61,7 @@ public final class MpiTransport implements Transport {
         this.options = options;
         this.leaderHosts = leaderHosts;
         this.skipFinalize = skipFinalize;
+        this.farewell = farewell;
         this.requests = new MemorySegment[] {mpi.requestSlot(), mpi.requestSlot()};
         this.description = "mpi (" + mpi.abi.family() + ": " + Mpi.versionLine(version) + ")";
     }
@@ -130,7 +132,7 @@ public final class MpiTransport implements Transport {
             skipFinalize = onThisHost == 1;
         }
         return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, options,
-                hosts, version, skipFinalize);
+                hosts, version, skipFinalize, skipFinalize ? PmiFarewell.of(env) : Optional.empty());
     }
 
     /** Whether {@code flag} is true on any rank of {@code comm}. */
@@ -334,7 +336,12 @@ public final class MpiTransport implements Transport {
         // every message has arrived everywhere once all ranks are here: what MPI_Finalize adds is tidying
         mpi.ibarrier(world, requests[0]);
         mpi.awaitPolitely(requests[0]);
-        if (skipFinalize) return;
-        mpi.finalizeMpi();
+        if (!skipFinalize) {
+            mpi.finalizeMpi();
+            return;
+        }
+        farewell.flatMap(PmiFarewell::say).ifPresent(why -> System.err.println("nodecast: " + topology.host()
+                + " (rank " + topology.rank() + "): left without MPI_Finalize and the launcher was not told (" + why
+                + "); it may report this rank as failed"));
     }
 }

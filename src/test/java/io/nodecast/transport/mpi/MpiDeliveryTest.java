@@ -105,6 +105,20 @@ class MpiDeliveryTest {
         assertThat(r.err()).contains("libmpich.so.12", "does not belong to this launcher");
     }
 
+    /**
+     * MPICH 4.0 over UCX: a rank alone on its host leaves without MPI_Finalize (it can hang there), so it tells
+     * hydra itself; left out, hydra now and then reads the PMI socket's close as a crash and ends the job.
+     */
+    @Test
+    void aRankThatLeavesWithoutFinalizeTellsHydraItHasFinished() {
+        Path b = new TarBuilder().file("x", "1").writeTo(tmp.resolve("b.tar"));
+        Launcher.Result r = Launcher.exec(List.of("mpirun.mpich", "-verbose", "-np", "1", Launcher.nodecast().toString(),
+                "bcast", "-p", tmp.resolve("node").toString(), b.toString()), Map.of());
+        assertThat(r.exit()).as(r.err()).isZero();
+        String said = r.out() + r.err();
+        assertThat(said).containsPattern("got pmi command \\(from \\d+\\): finalize").contains("PMI response: cmd=finalize_ack");
+    }
+
     @Test
     void aRankKilledMidBroadcastEndsTheJobInsteadOfHanging() throws Exception {
         byte[] noise = new byte[160 << 20];
