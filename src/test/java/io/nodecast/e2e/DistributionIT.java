@@ -135,6 +135,27 @@ class DistributionIT {
         assertThat(staged.resolve("runtime/bin/java")).isExecutable();
     }
 
+    /** Two jobs of one user on a node: each has its own staged copy, and one job's purge leaves the other's. */
+    @Test
+    void twoJobsOnANodeStageApartAndPurgeOnlyTheirOwn() throws Exception {
+        Path unpacked = unpack();
+        Path node = Files.createDirectories(tmp.resolve("node local"));
+        Path launcher = unpacked.resolve("bin/nodecast");
+        String id = Files.readString(unpacked.resolve("lib/stage.id")).strip();
+        Map<String, String> jobA = Map.of("NODECAST_STAGE", node.toString(), "SLURM_JOB_ID", "4101");
+        Map<String, String> jobB = Map.of("NODECAST_STAGE", node.toString(), "SLURM_JOB_ID", "4102");
+        for (Map<String, String> job : List.of(jobA, jobB)) {
+            Launcher.Result r = Launcher.exec(List.of(launcher.toString(), "--version"), job);
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.out()).contains(node.resolve("nodecast-" + uid() + "-job-" + job.get("SLURM_JOB_ID") + "/" + id + "/runtime").toString());
+        }
+        Path dest = tmp.resolve("dest A");
+        Launcher.Result purge = Launcher.exec(List.of(launcher.toString(), "purge", "-p", dest.toString()), jobA);
+        assertThat(purge.exit()).as(purge.err()).isZero();
+        assertThat(node.resolve("nodecast-" + uid() + "-job-4101")).doesNotExist();
+        assertThat(node.resolve("nodecast-" + uid() + "-job-4102/" + id + "/runtime/bin/java")).isExecutable();
+    }
+
     private static String uid() {
         return Launcher.exec(List.of("id", "-u"), Map.of()).out().strip();
     }
