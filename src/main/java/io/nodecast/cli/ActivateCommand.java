@@ -2,7 +2,7 @@ package io.nodecast.cli;
 
 import io.nodecast.env.Activation;
 import io.nodecast.env.Language;
-import io.nodecast.transport.slurm.SlurmSteps;
+import io.nodecast.delivery.slurm.SlurmSteps;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -7,7 +7,7 @@ import io.nodecast.delivery.DeliveryReport;
 import io.nodecast.delivery.Transports;
 import io.nodecast.env.Defaults;
 import io.nodecast.image.ImageMode;
-import io.nodecast.transport.slurm.SlurmDelivery;
+import io.nodecast.delivery.slurm.SlurmDelivery;
 import io.nodecast.transport.BroadcastAlgorithm;
 import io.nodecast.transport.Transport;
 import picocli.CommandLine;

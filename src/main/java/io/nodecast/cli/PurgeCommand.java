@@ -5,7 +5,7 @@ import io.nodecast.delivery.PurgeStep;
 import io.nodecast.delivery.Transports;
 import io.nodecast.env.Defaults;
 import io.nodecast.image.ImageMode;
-import io.nodecast.transport.slurm.SlurmDelivery;
+import io.nodecast.delivery.slurm.SlurmDelivery;
 import io.nodecast.transport.Transport;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

@@ -1,7 +1,7 @@
 package io.nodecast.cli;
 
 import io.nodecast.image.ImageMode;
-import io.nodecast.transport.slurm.SlurmNode;
+import io.nodecast.delivery.slurm.SlurmNode;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;

@@ -4,7 +4,6 @@ import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
-import io.nodecast.unpack.Purge;
 
 import java.util.List;
 import java.util.Optional;

@@ -1,4 +1,4 @@
-package io.nodecast.transport.slurm;
+package io.nodecast.delivery.slurm;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
@@ -14,7 +14,7 @@ import io.nodecast.transport.LocalTransport;
 import io.nodecast.transport.Topology;
 import io.nodecast.unpack.Destination;
 import io.nodecast.unpack.Ledger;
-import io.nodecast.unpack.Purge;
+import io.nodecast.delivery.Purge;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,11 @@
-package io.nodecast.unpack;
+package io.nodecast.delivery;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
 import io.nodecast.image.ImageStack;
+import io.nodecast.posix.Sys;
+import io.nodecast.unpack.Destination;
 
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -60,7 +62,11 @@ public final class Purge {
                 throw refused(dest, "has no " + Destination.META + " directory: it is not a nodecast destination");
             }
             int owner = (Integer) Files.getAttribute(dest, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            if (owner != Posix.current().uid()) throw refused(dest, "belongs to uid " + owner + ", not to you");
+            int me;
+            try (Sys sys = new Sys()) {
+                me = sys.geteuid();
+            }
+            if (owner != me) throw refused(dest, "belongs to uid " + owner + ", not to you");
             Path aside = dest.resolveSibling("." + dest.getFileName() + ".purging-" + ProcessHandle.current().pid());
             try {
                 Files.move(dest, aside, StandardCopyOption.ATOMIC_MOVE);

@@ -1,4 +1,4 @@
-package io.nodecast.transport.slurm;
+package io.nodecast.delivery.slurm;
 
 import java.io.File;
 import java.nio.charset.StandardCharsets;

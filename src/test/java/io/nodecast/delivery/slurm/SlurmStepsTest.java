@@ -1,4 +1,4 @@
-package io.nodecast.transport.slurm;
+package io.nodecast.delivery.slurm;
 
 import io.nodecast.core.ExitCode;
 import org.junit.jupiter.api.Test;
