@@ -71,7 +71,7 @@ final class Unpacker {
         try {
             // the pipe cuts what it is handed into its buffers: 8 of at most 1 MiB, fewer bytes for a small bundle
             // (a direct buffer is zeroed when made: 32 MiB of them cost an empty bundle 0.2 s)
-            pipe = new ChunkPipe((int) Math.max(4096, Math.min(Math.min(chunkBytes, 1 << 20), size)), 8);
+            pipe = new ChunkPipe(Math.clamp(size, 4096, Math.min(chunkBytes, 1 << 20)), 8);
             thread = Thread.ofPlatform().name("nodecast-unpack").daemon().start(() -> {
                 long t = System.nanoTime();
                 try {

@@ -56,7 +56,7 @@ public final class LocalTransport implements Transport {
     @Override
     public String stream(BitSet receivers, long totalBytes, ChunkSource source, ChunkSink sink) throws IOException {
         // nothing travels: a read of 1 MiB at a time is as fast, and a new direct buffer is zeroed page by page
-        int size = (int) Math.max(1, Math.min(Math.min(chunkBytes, 1 << 20), totalBytes));
+        int size = Math.clamp(totalBytes, 1, Math.min(chunkBytes, 1 << 20));
         ByteBuffer buffer = ByteBuffer.allocateDirect(size);
         long done = 0;
         while (done < totalBytes) {

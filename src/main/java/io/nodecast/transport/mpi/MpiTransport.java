@@ -261,7 +261,7 @@ public final class MpiTransport implements Transport {
             if (totalBytes > 0) {
                 // buffers as large as this bundle's segments, not the largest chunk: memory is zeroed when allocated,
                 // and 32 MiB of it cost an empty bundle 0.15 s; a later, larger bundle gets larger ones
-                int need = (int) Math.min(options.chunkBytes(), Math.max(plan.segmentBytes(), 4096));
+                int need = Math.clamp(plan.segmentBytes(), 4096, options.chunkBytes());
                 if (pipeline == null || pipeline.capacity() < need) pipeline = new PipelinedBroadcast(mpi, need);
                 if (plan.algorithm() == BroadcastAlgorithm.IBCAST) {
                     ibcastStream(comm, plan, source, sink, members);
