@@ -124,6 +124,10 @@ final class ClusterBench {
         return String.format(Locale.ROOT, "%.2f", v);
     }
 
+    private static String percent(double share) {
+        return String.format(Locale.ROOT, "%.0f%%", share * 100);
+    }
+
     /** The tier-1 bundle on the shared directory: the real prefix, or in quick mode two of its packages. */
     private Path sharedBundle() throws IOException {
         return sharedBundle(quick);
@@ -145,8 +149,16 @@ final class ClusterBench {
 
     // ---------------------------------------------------------------- delivery across hosts
 
-    /** One bcast on the head: the step's wall time and the report rank 0 wrote. */
-    record Bcast(double stepSeconds, double deliverySeconds, double initSeconds, String how, long peakKiB) {}
+    /**
+     * One bcast on the head: the step's wall time, the report rank 0 wrote, the largest leader's peak memory and the
+     * CPU time (user and system) of the bcast processes of all hosts together.
+     */
+    record Bcast(double stepSeconds, double deliverySeconds, double initSeconds, String how, long peakKiB, double cpuSeconds) {
+        /** The share of this machine's cores the hosts' nodecast processes kept busy over the step. */
+        double coresBusy() {
+            return cpuSeconds / (stepSeconds * Runtime.getRuntime().availableProcessors());
+        }
+    }
 
     private static final Path REPORT = SHARED.resolve("bench/report.json");
 
@@ -156,7 +168,7 @@ final class ClusterBench {
         String peakFile = "/dev/shm/nodecast-bench-peak";
         for (int i = 0; i < n; i++) {
             if (!before.isEmpty()) must(on("head", before), "clean-up");
-            String script = openmpi(count, 1) + " /usr/bin/time -f %M -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast --bcast-algorithm "
+            String script = openmpi(count, 1) + " /usr/bin/time -f '%M %U %S' -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast --bcast-algorithm "
                     + algorithm + " --report " + q(REPORT) + " -p " + q(dest) + " " + q(bundle);
             long t0 = System.nanoTime();
             must(on("head", script), script);
@@ -168,11 +180,15 @@ final class ClusterBench {
                 throw new java.io.UncheckedIOException(e);
             }
             long peak = 0;
+            double cpu = 0;
             for (String h : compute.subList(0, count)) {
-                String kib = on(h, "cat " + peakFile + " 2>/dev/null || echo 0").out().strip();
-                peak = Math.max(peak, Long.parseLong(kib.isEmpty() ? "0" : kib.lines().reduce((a, b) -> b).orElse("0")));
+                // GNU time's last line: "peak-KiB user-s system-s" (a line before it if the command failed)
+                String[] f = on(h, "tail -n 1 " + peakFile + " 2>/dev/null || echo 0 0 0").out().strip().split("\\s+");
+                if (f.length < 3) continue;
+                peak = Math.max(peak, Long.parseLong(f[0]));
+                cpu += Double.parseDouble(f[1]) + Double.parseDouble(f[2]);
             }
-            all.add(new Bcast(step, number(json, "bundles.0.total_seconds"), number(json, "init_seconds"), text(json, "how"), peak));
+            all.add(new Bcast(step, number(json, "bundles.0.total_seconds"), number(json, "init_seconds"), text(json, "how"), peak, cpu));
         }
         all.sort(java.util.Comparator.comparingDouble(Bcast::stepSeconds));
         return all.get(all.size() / 2);
@@ -281,8 +297,9 @@ final class ClusterBench {
         shape(rate);
         List<Integer> counts = quick ? List.of(1, 2) : java.util.stream.IntStream.rangeClosed(1, SCALING_HOSTS).boxed().toList();
         Table t = new Table("hosts", "pipelined: delivery s", "MPI_Ibcast: delivery s", "pipelined: step s", "MPI_Ibcast: step s",
-                "fixed cost s (empty bundle)", "pipelined delivery vs 2 hosts", "pipelined broadcast");
-        StringBuilder csv = new StringBuilder("hosts,algorithm,bundle_bytes,delivery_seconds,step_seconds,init_seconds,fixed_seconds,how\n");
+                "fixed cost s (empty bundle)", "pipelined delivery vs 2 hosts", "cores busy (pipelined step)", "cores busy (empty bundle)",
+                "pipelined broadcast");
+        StringBuilder csv = new StringBuilder("hosts,algorithm,bundle_bytes,delivery_seconds,step_seconds,init_seconds,fixed_seconds,how,cpu_seconds\n");
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         for (String alg : ALGORITHMS) series.put(label(alg) + ": delivery", new ArrayList<>());
         series.put("fixed cost (empty bundle)", new ArrayList<>());
@@ -295,12 +312,13 @@ final class ClusterBench {
             Bcast p = by.get("auto"), ib = by.get("ibcast");
             if (count == 2) two = p.deliverySeconds();
             t.row(count, f2(p.deliverySeconds()), f2(ib.deliverySeconds()), f2(p.stepSeconds()), f2(ib.stepSeconds()),
-                    f2(fixed.stepSeconds()), two > 0 ? f2(p.deliverySeconds() / two) : "-", p.how());
+                    f2(fixed.stepSeconds()), two > 0 ? f2(p.deliverySeconds() / two) : "-", percent(p.coresBusy()), percent(fixed.coresBusy()),
+                    p.how());
             for (String alg : ALGORITHMS) {
                 Bcast b = by.get(alg);
                 series.get(label(alg) + ": delivery").add(new double[] {count, b.deliverySeconds()});
-                csv.append(String.format(Locale.ROOT, "%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%s%n", count, alg, size, b.deliverySeconds(),
-                        b.stepSeconds(), b.initSeconds(), fixed.stepSeconds(), b.how().replace(',', ';')));
+                csv.append(String.format(Locale.ROOT, "%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%s,%.2f%n", count, alg, size, b.deliverySeconds(),
+                        b.stepSeconds(), b.initSeconds(), fixed.stepSeconds(), b.how().replace(',', ';'), b.cpuSeconds()));
             }
             series.get("fixed cost (empty bundle)").add(new double[] {count, fixed.stepSeconds()});
         }
@@ -315,7 +333,9 @@ final class ClusterBench {
                         + "end of unpacking, the slowest node); step: the whole `mpirun ... nodecast bcast` command; fixed cost: "
                         + "the same step with an empty bundle. The bundle: 50 files of 1 MB of random bytes in a .tar, so unpacking "
                         + "costs the 2 shared cores little and the link is what is measured. Median of " + (quick ? 1 : runs)
-                        + " runs. The raw figures: cluster-scaling.csv."));
+                        + " runs. Cores busy: the CPU time (user and system) of every host's nodecast process over the step's wall "
+                        + "time and this machine's " + Runtime.getRuntime().availableProcessors() + " cores; near 100% the hosts "
+                        + "wait for cores, not for the links. The raw figures: cluster-scaling.csv."));
         Plot.lines(out.resolve("cluster-scaling.png"), "Delivery against hosts (50 MB, 100 Mbit/s links)", "hosts", "seconds", plot);
     }
 

@@ -25,6 +25,11 @@ class ClusterBenchQuickTest {
         }
         assertThat(Files.readString(out.resolve("cluster-delivery.md"))).contains("pipelined (nodecast)", "MPI_Ibcast");
         assertThat(out.resolve("cluster-scaling.csv")).content().contains("2,auto,", "2,ibcast,");
+        // the hosts' CPU over the step: a JVM on each host keeps some share of the 2 cores busy, never none
+        String two = Files.readString(out.resolve("cluster-scaling.md")).lines().filter(l -> l.startsWith("| 2 |")).findFirst().orElseThrow();
+        java.util.regex.Matcher busy = java.util.regex.Pattern.compile("\\| (\\d+)% \\|").matcher(two);
+        assertThat(busy.find()).as(two).isTrue();
+        assertThat(Integer.parseInt(busy.group(1))).as(two).isBetween(1, 110);
         // the hosts that have the bundle: the launcher's and MPI's bytes only, the new one the whole bundle
         String skipped = Files.readString(out.resolve("cluster-skip.md")).lines().filter(l -> l.startsWith("| to n1..n3, n1 and n2 have it")).findFirst().orElseThrow();
         assertThat(skipped).contains("| 2 of 3 |");
