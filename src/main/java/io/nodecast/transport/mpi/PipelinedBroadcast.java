@@ -20,9 +20,13 @@ import java.util.function.IntFunction;
  *
  * <p>A window of {@link #WINDOW} buffers circulates on each member: segment k lives in buffer k mod W from its
  * receive until every child has it, and segment k+W is only received into it after that. So memory per leader is
- * W segments, and a slow member holds its parent back instead of being flooded. Receives are posted ahead (up to
- * W), so the parent's sends always find one waiting. MPI keeps the messages of one sender to one receiver in
- * order, so a single tag is enough.
+ * W segments, and a slow member holds its parent back instead of being flooded. Each link carries one segment at a
+ * time: a member sends segment k only once its children have k−1, and asks its parent for k+1 only once it has sent
+ * k on (a leaf: taken it). Two large messages in flight between the same two members share their link, so each
+ * arrives later and the next hop starts later: with up to four in flight, a chain of 3 hosts at 100 Mbit/s took
+ * 1.3 × the time of 2, with one 1.15 × (BENCHMARKS.md, section 11). A member still receives k+1 while it sends k,
+ * and the rank-0 source reads ahead into every free buffer. MPI keeps the messages of one sender to one receiver
+ * in order, so a single tag is enough.
  *
  * <p>Everything happens on the MPI thread. Most MPI libraries move a large message only inside MPI calls (the
  * receiver must answer the sender's request to send), so the slow local work (rank 0's read, each member's
@@ -93,6 +97,7 @@ final class PipelinedBroadcast {
         final State[] state = new State[WINDOW];
         final int[] pending = new int[WINDOW];
         long posted;     // segments received into a buffer, or asked for
+        long sent;       // segments whose sends to the children are posted (a leaf: taken)
         long delivered;  // segments forwarded and handed to the sink
         long freed;      // segments every child has
 
@@ -116,7 +121,7 @@ final class PipelinedBroadcast {
                 if (delivered < posted) {
                     int b = slot(delivered);
                     if (state[b] == State.RECEIVING && mpi.test(receives[b])) state[b] = State.HELD;
-                    if (state[b] == State.HELD) {
+                    if (state[b] == State.HELD && freed == delivered) {
                         forward(b);
                         progress = true;
                     }
@@ -130,10 +135,13 @@ final class PipelinedBroadcast {
             }
         }
 
-        /** Asks for the next segments into free buffers, in order; the source reads one (in slices) instead. */
+        /**
+         * Asks the parent for the next segment once the one before has been sent on; rank 0 reads into every free
+         * buffer instead (in slices, polling between them).
+         */
         private boolean post() throws IOException {
             boolean progress = false;
-            while (posted < plan.segments() && state[slot(posted)] == State.FREE) {
+            while (posted < plan.segments() && state[slot(posted)] == State.FREE && (parent < 0 || posted <= sent)) {
                 int b = slot(posted);
                 int len = plan.length(posted);
                 progress = true;
@@ -164,6 +172,8 @@ final class PipelinedBroadcast {
             for (int c = 0; c < children.length; c++) mpi.isend(buffers[b], len, children[c], TAG, comm, sends[b][c]);
             pending[b] = children.length;
             state[b] = State.SENDING;
+            sent = delivered + 1;
+            post();   // the next segment comes in while this one goes out and the sink takes it
             for (int off = 0; off < len; off += SLICE) {
                 sink.accept(buffers[b].asSlice(off, Math.min(SLICE, len - off)).asByteBuffer());
                 poll();
