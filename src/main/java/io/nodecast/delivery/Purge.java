@@ -4,7 +4,6 @@ import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
 import io.nodecast.image.ImageStack;
-import io.nodecast.posix.Sys;
 import io.nodecast.unpack.Destination;
 
 import java.io.IOException;
@@ -55,18 +54,7 @@ public final class Purge {
         boolean released = ImageStack.release(dest);
         if (!Files.exists(dest, LinkOption.NOFOLLOW_LINKS)) return released;
         try {
-            if (Files.isSymbolicLink(dest) || !Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
-                throw refused(dest, "is not a directory");
-            }
-            if (!Files.isDirectory(dest.resolve(Destination.META), LinkOption.NOFOLLOW_LINKS)) {
-                throw refused(dest, "has no " + Destination.META + " directory: it is not a nodecast destination");
-            }
-            int owner = (Integer) Files.getAttribute(dest, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            int me;
-            try (Sys sys = new Sys()) {
-                me = sys.geteuid();
-            }
-            if (owner != me) throw refused(dest, "belongs to uid " + owner + ", not to you");
+            Destination.checkPurgeable(dest);
             Path aside = dest.resolveSibling("." + dest.getFileName() + ".purging-" + ProcessHandle.current().pid());
             try {
                 Files.move(dest, aside, StandardCopyOption.ATOMIC_MOVE);
@@ -84,7 +72,4 @@ public final class Purge {
         }
     }
 
-    private static NodecastException refused(Path dest, String why) {
-        return new NodecastException(ExitCode.DESTINATION, "refusing to purge " + dest + ": it " + why);
-    }
 }

@@ -108,6 +108,25 @@ public record Destination(Path root, String host, int uid, int umask) {
         }
     }
 
+    /**
+     * Purge's rule, beside {@link #checkPlace}: only a real directory of this user's that nodecast made (it holds
+     * {@link #META}) may be removed.
+     */
+    public static void checkPurgeable(Path dest) throws IOException {
+        if (Files.isSymbolicLink(dest) || !Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+            throw refusedPurge(dest, "is not a directory");
+        }
+        if (!Files.isDirectory(dest.resolve(META), LinkOption.NOFOLLOW_LINKS)) {
+            throw refusedPurge(dest, "has no " + META + " directory: it is not a nodecast destination");
+        }
+        int owner = (Integer) Files.getAttribute(dest, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        if (owner != Posix.current().uid()) throw refusedPurge(dest, "belongs to uid " + owner + ", not to you");
+    }
+
+    private static NodecastException refusedPurge(Path dest, String why) {
+        return new NodecastException(ExitCode.DESTINATION, "refusing to purge " + dest + ": it " + why);
+    }
+
     private static boolean isEmpty(Path dir) throws IOException {
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir)) {
             return !s.iterator().hasNext();

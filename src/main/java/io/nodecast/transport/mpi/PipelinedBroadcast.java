@@ -24,7 +24,7 @@ import java.util.function.IntFunction;
  * time: a member sends segment k only once its children have k−1, and asks its parent for k+1 only once it has sent
  * k on (a leaf: taken it). Two large messages in flight between the same two members share their link, so each
  * arrives later and the next hop starts later: with up to four in flight, a chain of 3 hosts at 100 Mbit/s took
- * 1.3 × the time of 2, with one 1.15 × (BENCHMARKS.md, section 11). A member still receives k+1 while it sends k,
+ * 1.24 × the time of 2, with one 1.10 × (50 MB at 100 Mbit/s, BENCHMARKS.md section 11). A member still receives k+1 while it sends k,
  * and the rank-0 source reads ahead into every free buffer. MPI keeps the messages of one sender to one receiver
  * in order, so a single tag is enough.
  *
@@ -97,7 +97,6 @@ final class PipelinedBroadcast {
         final State[] state = new State[WINDOW];
         final int[] pending = new int[WINDOW];
         long posted;     // segments received into a buffer, or asked for
-        long sent;       // segments whose sends to the children are posted (a leaf: taken)
         long delivered;  // segments forwarded and handed to the sink
         long freed;      // segments every child has
 
@@ -117,7 +116,7 @@ final class PipelinedBroadcast {
         void run() throws IOException {
             long n = plan.segments();
             while (freed < n) {
-                boolean progress = post();
+                boolean progress = post(delivered);
                 if (delivered < posted) {
                     int b = slot(delivered);
                     if (state[b] == State.RECEIVING && mpi.test(receives[b])) state[b] = State.HELD;
@@ -138,10 +137,11 @@ final class PipelinedBroadcast {
         /**
          * Asks the parent for the next segment once the one before has been sent on; rank 0 reads into every free
          * buffer instead (in slices, polling between them).
+         * @param sentOn segments whose sends to the children are posted (a leaf: taken)
          */
-        private boolean post() throws IOException {
+        private boolean post(long sentOn) throws IOException {
             boolean progress = false;
-            while (posted < plan.segments() && state[slot(posted)] == State.FREE && (parent < 0 || posted <= sent)) {
+            while (posted < plan.segments() && state[slot(posted)] == State.FREE && (parent < 0 || posted <= sentOn)) {
                 int b = slot(posted);
                 int len = plan.length(posted);
                 progress = true;
@@ -172,8 +172,7 @@ final class PipelinedBroadcast {
             for (int c = 0; c < children.length; c++) mpi.isend(buffers[b], len, children[c], TAG, comm, sends[b][c]);
             pending[b] = children.length;
             state[b] = State.SENDING;
-            sent = delivered + 1;
-            post();   // the next segment comes in while this one goes out and the sink takes it
+            post(delivered + 1);   // the next segment comes in while this one goes out and the sink takes it
             for (int off = 0; off < len; off += SLICE) {
                 sink.accept(buffers[b].asSlice(off, Math.min(SLICE, len - off)).asByteBuffer());
                 poll();
