@@ -11,8 +11,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Chooses the transport: the job's MPI when an MPI launcher started us, this node alone otherwise. It lives above
- * the transports so that {@code transport} and {@code transport.mpi} need not know each other.
+ * Chooses the transport: the job's MPI when an MPI launcher started us with more than one rank, this node alone
+ * otherwise (a one-rank world under {@code mpirun -np 1} has nobody to send to; {@code --transport mpi} starts MPI
+ * all the same). It lives above the transports so that {@code transport} and {@code transport.mpi} need not know
+ * each other.
  */
 public final class Transports {
     public enum Choice { AUTO, MPI, LOCAL }
@@ -36,12 +38,15 @@ public final class Transports {
     private Transports() {}
 
     public static Transport open(Settings s, Map<String, String> env) {
+        boolean launched = MpiLibrary.launchedByMpi(env);
         boolean mpi = switch (s.choice()) {
             case MPI -> true;
             case LOCAL -> false;
-            case AUTO -> MpiLibrary.launchedByMpi(env);
+            case AUTO -> launched && !MpiLibrary.aloneInWorld(env);
         };
-        return mpi ? MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), env)
+        if (mpi) return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), env);
+        return launched && s.choice() == Choice.AUTO
+                ? new LocalTransport(s.chunkBytes(), "local (a one-rank MPI world: MPI not started)")
                 : new LocalTransport(s.chunkBytes());
     }
 }

@@ -13,14 +13,25 @@ import java.util.List;
 public final class LocalTransport implements Transport {
     private final Topology topology;
     private final int chunkBytes;
+    private final String description;
 
     public LocalTransport(int chunkBytes) {
-        this(Topology.single(Hosts.localName()), chunkBytes);
+        this(chunkBytes, "local");
+    }
+
+    /** @param description what reports call it ("local (a one-rank MPI world: MPI not started)") */
+    public LocalTransport(int chunkBytes, String description) {
+        this(Topology.single(Hosts.localName()), chunkBytes, description);
     }
 
     public LocalTransport(Topology topology, int chunkBytes) {
+        this(topology, chunkBytes, "local");
+    }
+
+    private LocalTransport(Topology topology, int chunkBytes, String description) {
         this.topology = topology;
         this.chunkBytes = chunkBytes;
+        this.description = description;
     }
 
     @Override
@@ -89,7 +100,7 @@ public final class LocalTransport implements Transport {
 
     @Override
     public String describe() {
-        return "local";
+        return description;
     }
 
     @Override

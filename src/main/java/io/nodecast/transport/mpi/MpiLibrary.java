@@ -26,6 +26,14 @@ public final class MpiLibrary {
         return parse(env.get("SLURM_STEP_NUM_TASKS")).orElse(1) > 1;
     }
 
+    /**
+     * True when the launcher says its world has one rank: nothing travels and nobody waits, so starting MPI (a
+     * third of a second here, more on a real fabric) buys nothing.
+     */
+    public static boolean aloneInWorld(Map<String, String> env) {
+        return launcherSize(env).orElse(0) == 1;
+    }
+
     /** The world size the launcher promised, when it says. */
     static Optional<Integer> launcherSize(Map<String, String> env) {
         for (String v : List.of("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")) {

@@ -113,10 +113,27 @@ class MpiDeliveryTest {
     void aRankThatLeavesWithoutFinalizeTellsHydraItHasFinished() {
         Path b = new TarBuilder().file("x", "1").writeTo(tmp.resolve("b.tar"));
         Launcher.Result r = Launcher.exec(List.of("mpirun.mpich", "-verbose", "-np", "1", Launcher.nodecast().toString(),
-                "bcast", "-p", tmp.resolve("node").toString(), b.toString()), Map.of());
+                "bcast", "--transport", "mpi", "-p", tmp.resolve("node").toString(), b.toString()), Map.of());
         assertThat(r.exit()).as(r.err()).isZero();
         String said = r.out() + r.err();
         assertThat(said).containsPattern("got pmi command \\(from \\d+\\): finalize").contains("PMI response: cmd=finalize_ack");
+    }
+
+    /** mpirun -np 1 has nobody to send to: the step runs as the local transport does, without MPI's start. */
+    @ParameterizedTest
+    @EnumSource(MpiRun.class)
+    void aOneRankWorldUnpacksWithoutStartingMpiUnlessAsked(MpiRun mpi) throws Exception {
+        Path b = new TarBuilder(Compression.ZSTD).dir("lib", 0755).file("lib/a.py", "a = 1\n").writeTo(tmp.resolve("b.tar.zst"));
+        Launcher.Result alone = mpi.run(1, 1, "bcast", "-t", "-p", tmp.resolve("alone").toString(), b.toString());
+        assertThat(alone.exit()).as(alone.err()).isZero();
+        assertThat(alone.out()).contains("nodecast bcast: local (a one-rank MPI world: MPI not started), 1 ranks on 1 nodes");
+        assertThat(tmp.resolve("alone/lib/a.py")).hasContent("a = 1\n");
+        assertThat(tmp.resolve("alone/.nodecast/ledger")).isNotEmptyFile();
+
+        Launcher.Result asked = mpi.run(1, 1, "bcast", "-t", "--transport", "mpi", "-p", tmp.resolve("asked").toString(), b.toString());
+        assertThat(asked.exit()).as(asked.err()).isZero();
+        assertThat(asked.out()).containsPattern("nodecast bcast: mpi \\(.*\\), 1 ranks on 1 nodes");
+        assertThat(tmp.resolve("asked/lib/a.py")).hasContent("a = 1\n");
     }
 
     @Test
