@@ -44,7 +44,8 @@ class ScaleModelTest {
         for (int n = 3; n <= 8; n++) {
             ScaleModel.Estimate e = ScaleModel.step(slow, fast, s, n, CHUNK);
             assertThat(e.plan().algorithm()).isEqualTo(BroadcastAlgorithm.CHAIN);
-            assertThat(e.delivery() / two).as("n=%d", n).isBetween(1.0, 1.2);
+            // the fill is held to the same share of the bundle at every depth, so 3 nodes may even be a hair faster than 2
+            assertThat(e.delivery() / two).as("n=%d", n).isBetween(0.95, 1.2);
         }
     }
 

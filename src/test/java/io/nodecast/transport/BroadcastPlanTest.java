@@ -50,14 +50,15 @@ class BroadcastPlanTest {
 
     @Test
     void aChainKeepsItsFillSmallAgainstTheBundleWhateverTheNodes() {
-        // the pipeline's fill (members-2 extra segments) stays near 1/8 of the bundle, so 2 to 8 nodes differ little
+        // the pipeline's fill (members-2 extra segments) stays near 1/FILL_SHARE of the bundle, so 2 to 8 nodes differ little
         for (int p = 2; p <= 8; p++) {
             BroadcastPlan plan = BroadcastPlan.choose(BroadcastAlgorithm.CHAIN, p, 50L * 1000 * 1000, 8 * MIB);
             double fill = (double) (p - 2) * plan.segmentBytes() / plan.totalBytes();
             assertThat(fill).as("p=%d", p).isLessThanOrEqualTo(1.0 / BroadcastPlan.FILL_SHARE + 0.01);
             assertThat(plan.segmentBytes()).isBetween(BroadcastPlan.MIN_SEGMENT, 8 * MIB);
         }
-        assertThat(BroadcastPlan.choose(BroadcastAlgorithm.CHAIN, 2, 212L * MIB, 8 * MIB).segmentBytes()).as("capped by the chunk").isEqualTo(8 * MIB);
+        assertThat(BroadcastPlan.choose(BroadcastAlgorithm.CHAIN, 2, 212L * MIB, 4 * MIB).segmentBytes()).as("capped by the chunk").isEqualTo(4 * MIB);
+        assertThat(BroadcastPlan.choose(BroadcastAlgorithm.CHAIN, 8, 50L * 1000 * 1000, 8 * MIB).segmentBytes()).as("floored").isEqualTo(BroadcastPlan.MIN_SEGMENT);
     }
 
     @Test
