@@ -164,12 +164,21 @@ final class ClusterBench {
 
     /** A bcast of {@code bundle} to the first {@code count} hosts, median of {@code n} runs by step time. */
     private Bcast bcast(int count, String algorithm, Path bundle, String dest, String before, int n) {
+        return bcast(count, algorithm, List.of(bundle), 0, dest, before, n);
+    }
+
+    /**
+     * A bcast of {@code bundles} in one step to the first {@code count} hosts, median of {@code n} runs by step time;
+     * the delivery is that of bundle {@code measured} (a later one finds every JVM warm).
+     */
+    private Bcast bcast(int count, String algorithm, List<Path> bundles, int measured, String dest, String before, int n) {
         List<Bcast> all = new ArrayList<>();
         String peakFile = "/dev/shm/nodecast-bench-peak";
         for (int i = 0; i < n; i++) {
             if (!before.isEmpty()) must(on("head", before), "clean-up");
             String script = openmpi(count, 1) + " /usr/bin/time -f '%M %U %S' -o " + peakFile + " " + q(Launcher.nodecast()) + " bcast --bcast-algorithm "
-                    + algorithm + " --report " + q(REPORT) + " -p " + q(dest) + " " + q(bundle);
+                    + algorithm + " --report " + q(REPORT) + " -p " + q(dest) + " "
+                    + String.join(" ", bundles.stream().map(ClusterBench::q).toList());
             long t0 = System.nanoTime();
             must(on("head", script), script);
             double step = (System.nanoTime() - t0) / 1e9;
@@ -188,16 +197,21 @@ final class ClusterBench {
                 peak = Math.max(peak, Long.parseLong(f[0]));
                 cpu += Double.parseDouble(f[1]) + Double.parseDouble(f[2]);
             }
-            all.add(new Bcast(step, number(json, "bundles.0.total_seconds"), number(json, "init_seconds"), text(json, "how"), peak, cpu));
+            all.add(new Bcast(step, number(json, "bundles." + measured + ".total_seconds"), number(json, "init_seconds"), text(json, "how"), peak, cpu));
         }
         all.sort(java.util.Comparator.comparingDouble(Bcast::stepSeconds));
         return all.get(all.size() / 2);
     }
 
-    /** A number from the report: the first bundle's {@code total_seconds}, or a top-level field. */
+    /** A number from the report: bundle i's field ({@code bundles.1.total_seconds}), or a top-level field. */
     private static double number(String json, String key) {
-        String field = key.startsWith("bundles.0.") ? key.substring(10) : key;
-        int from = key.startsWith("bundles.0.") ? json.indexOf("\"bundles\"") : 0;
+        java.util.regex.Matcher b = java.util.regex.Pattern.compile("bundles\\.(\\d+)\\.(.+)").matcher(key);
+        String field = b.matches() ? b.group(2) : key;
+        int from = 0;
+        if (b.matches()) {
+            from = json.indexOf("\"bundles\"");
+            for (int i = 0; i <= Integer.parseInt(b.group(1)) && from >= 0; i++) from = json.indexOf("{\"bundle\"", from + 1);
+        }
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + field + "\": ([0-9.]+)").matcher(json);
         if (from < 0 || !m.find(from)) throw new IllegalStateException("no " + key + " in " + json);
         return Double.parseDouble(m.group(1));
@@ -265,14 +279,17 @@ final class ClusterBench {
 
     // ---------------------------------------------------------------- flat as hosts are added
 
-    /** The synthetic bundle of the scaling runs: 50 MB of incompressible files, so unpacking costs the 2 cores little. */
-    private Path blobBundle() throws IOException {
-        Path b = Files.createDirectories(SHARED.resolve("bench")).resolve("blob50.tar");
+    /**
+     * The synthetic bundle of the scaling runs: {@code mb} files of 1 MB of random bytes, so unpacking costs the 2 cores
+     * little (blob50.tar; blob10.tar warms the JVMs up).
+     */
+    private Path blobBundle(int mbs) throws IOException {
+        Path b = Files.createDirectories(SHARED.resolve("bench")).resolve("blob" + mbs + ".tar");
         if (Files.exists(b)) return b;
-        Path dir = Files.createDirectories(SHARED.resolve("bench/blob50"));
-        java.util.Random r = new java.util.Random(50);
+        Path dir = Files.createDirectories(SHARED.resolve("bench/blob" + mbs));
+        java.util.Random r = new java.util.Random(mbs);
         byte[] mb = new byte[1_000_000];
-        for (int i = 0; i < 50; i++) {
+        for (int i = 0; i < mbs; i++) {
             r.nextBytes(mb);
             Files.write(dir.resolve(String.format("f%02d.bin", i)), mb);
         }
@@ -288,7 +305,8 @@ final class ClusterBench {
      * fitted to (cluster-scaling.csv, read by {@code bench/run model}).
      */
     void scaling() throws IOException {
-        Path bundle = quick ? sharedBundle() : blobBundle();
+        Path bundle = quick ? sharedBundle() : blobBundle(50);
+        Path warmUp = quick ? sharedBundle() : blobBundle(10);
         Path empty = SHARED.resolve("bench/empty.tar");
         Files.write(empty, new byte[10240]);
         String dest = "/dev/shm/nodecast-bench-scaling";
@@ -297,29 +315,37 @@ final class ClusterBench {
         shape(rate);
         List<Integer> counts = quick ? List.of(1, 2) : java.util.stream.IntStream.rangeClosed(1, SCALING_HOSTS).boxed().toList();
         Table t = new Table("hosts", "pipelined: delivery s", "MPI_Ibcast: delivery s", "pipelined: step s", "MPI_Ibcast: step s",
-                "fixed cost s (empty bundle)", "pipelined delivery vs 2 hosts", "cores busy (pipelined step)", "cores busy (empty bundle)",
-                "pipelined broadcast");
-        StringBuilder csv = new StringBuilder("hosts,algorithm,bundle_bytes,delivery_seconds,step_seconds,init_seconds,fixed_seconds,how,cpu_seconds\n");
+                "fixed cost s (empty bundle)", "pipelined delivery vs 2 hosts", "pipelined, JVMs warm: delivery s", "JVMs warm vs 2 hosts",
+                "cores busy (pipelined step)", "cores busy (empty bundle)", "pipelined broadcast");
+        StringBuilder csv = new StringBuilder("hosts,algorithm,bundle_bytes,delivery_seconds,step_seconds,init_seconds,fixed_seconds,how,cpu_seconds,warm_delivery_seconds\n");
         Map<String, List<double[]>> series = new LinkedHashMap<>();
         for (String alg : ALGORITHMS) series.put(label(alg) + ": delivery", new ArrayList<>());
+        series.put("pipelined, JVMs warm: delivery", new ArrayList<>());
         series.put("fixed cost (empty bundle)", new ArrayList<>());
         long size = Files.size(bundle);
-        double two = 0;
+        double two = 0, twoWarm = 0;
         for (int count : counts) {
             Map<String, Bcast> by = new LinkedHashMap<>();
             for (String alg : ALGORITHMS) by.put(alg, bcast(count, alg, bundle, dest, clean, quick ? 1 : runs));
             Bcast fixed = bcast(count, "auto", empty, dest, clean, quick ? 1 : runs);
+            // the same bundle after a smaller one in the same step: every JVM has started, compiled and run a stream
+            Bcast warm = bcast(count, "auto", List.of(warmUp, bundle), 1, dest, clean, quick ? 1 : runs);
             Bcast p = by.get("auto"), ib = by.get("ibcast");
-            if (count == 2) two = p.deliverySeconds();
+            if (count == 2) {
+                two = p.deliverySeconds();
+                twoWarm = warm.deliverySeconds();
+            }
             t.row(count, f2(p.deliverySeconds()), f2(ib.deliverySeconds()), f2(p.stepSeconds()), f2(ib.stepSeconds()),
-                    f2(fixed.stepSeconds()), two > 0 ? f2(p.deliverySeconds() / two) : "-", percent(p.coresBusy()), percent(fixed.coresBusy()),
-                    p.how());
+                    f2(fixed.stepSeconds()), two > 0 ? f2(p.deliverySeconds() / two) : "-", f2(warm.deliverySeconds()),
+                    twoWarm > 0 ? f2(warm.deliverySeconds() / twoWarm) : "-", percent(p.coresBusy()), percent(fixed.coresBusy()), p.how());
             for (String alg : ALGORITHMS) {
                 Bcast b = by.get(alg);
                 series.get(label(alg) + ": delivery").add(new double[] {count, b.deliverySeconds()});
-                csv.append(String.format(Locale.ROOT, "%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%s,%.2f%n", count, alg, size, b.deliverySeconds(),
-                        b.stepSeconds(), b.initSeconds(), fixed.stepSeconds(), b.how().replace(',', ';'), b.cpuSeconds()));
+                csv.append(String.format(Locale.ROOT, "%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%s,%.2f,%.4f%n", count, alg, size, b.deliverySeconds(),
+                        b.stepSeconds(), b.initSeconds(), fixed.stepSeconds(), b.how().replace(',', ';'), b.cpuSeconds(),
+                        alg.equals("auto") ? warm.deliverySeconds() : Double.NaN));
             }
+            series.get("pipelined, JVMs warm: delivery").add(new double[] {count, warm.deliverySeconds()});
             series.get("fixed cost (empty bundle)").add(new double[] {count, fixed.stepSeconds()});
         }
         shape("");
@@ -335,7 +361,10 @@ final class ClusterBench {
                         + "costs the 2 shared cores little and the link is what is measured. Median of " + (quick ? 1 : runs)
                         + " runs. Cores busy: the CPU time (user and system) of every host's nodecast process over the step's wall "
                         + "time and this machine's " + Runtime.getRuntime().availableProcessors() + " cores; near 100% the hosts "
-                        + "wait for cores, not for the links. The raw figures: cluster-scaling.csv."));
+                        + "wait for cores, not for the links. JVMs warm: the same bundle's delivery when it follows a 10 MB one "
+                        + "in the same step, so no host's JVM is still starting, loading classes and compiling while it flows (on "
+                        + "the bed every host's JVM shares the same cores; on a cluster each node has its own). The raw figures: "
+                        + "cluster-scaling.csv."));
         Plot.lines(out.resolve("cluster-scaling.png"), "Delivery against hosts (50 MB, 100 Mbit/s links)", "hosts", "seconds", plot);
     }
 
