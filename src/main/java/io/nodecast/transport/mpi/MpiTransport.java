@@ -118,9 +118,7 @@ public final class MpiTransport implements Transport {
                         + "pmodels/mpich#6596): start this step with one rank per host (mpiexec -ppn 1, srun --ntasks-per-node=1; "
                         + "the launcher given to activate.sh), or use MPICH 4.2 or newer");
                 if (rank == 0) {
-                    System.err.println("nodecast: " + Hosts.localName() + " (rank 0): " + why.getMessage());
-                    System.err.flush();
-                    mpi.abort(world, why.exitCode().code());
+                    sayThenAbort(mpi, world, "nodecast: " + Hosts.localName() + " (rank 0): " + why.getMessage(), why.exitCode().code());
                 } else {
                     // rank 0 says why and ends the job; an abort from here could end it before the message is out
                     MemorySegment never = mpi.requestSlot();
@@ -318,9 +316,24 @@ public final class MpiTransport implements Transport {
 
     @Override
     public void abort(NodecastException why) {
-        System.err.println("nodecast: " + topology.host() + " (rank " + topology.rank() + "): " + why.getMessage());
+        sayThenAbort(mpi, world, "nodecast: " + topology.host() + " (rank " + topology.rank() + "): " + why.getMessage(),
+                why.exitCode().code());
+    }
+
+    /**
+     * The launcher forwards a rank's standard error through its proxy, and MPI_Abort has the proxies kill every
+     * rank: hydra now and then ended the job before it had forwarded the line that says why (the exit code came
+     * through, the message did not). A moment between the two lets the line out.
+     */
+    private static void sayThenAbort(Mpi mpi, long world, String line, int code) {
+        System.err.println(line);
         System.err.flush();
-        mpi.abort(world, why.exitCode().code());
+        try {
+            Thread.sleep(300);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        mpi.abort(world, code);
     }
 
     @Override

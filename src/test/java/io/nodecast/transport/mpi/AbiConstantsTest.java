@@ -63,6 +63,19 @@ class AbiConstantsTest {
         assertThat(MpiLibrary.launchedByMpi(Map.of())).isFalse();
     }
 
+    @Test
+    void aWorldOfOneRankIsToldByTheLauncherThatStartedIt() {
+        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "1"))).isTrue();
+        assertThat(MpiLibrary.aloneInWorld(Map.of("PMI_SIZE", "1", "PMI_RANK", "0"))).isTrue();
+        // mpirun -np 1 inside a batch job of 64 tasks: the launcher's own size wins over the allocation's
+        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "1", "SLURM_NTASKS", "64"))).isTrue();
+        assertThat(MpiLibrary.aloneInWorld(Map.of("PMI_SIZE", "4", "SLURM_NTASKS", "1"))).isFalse();
+        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "2"))).isFalse();
+        // a size nobody told: MPI starts, as before
+        assertThat(MpiLibrary.aloneInWorld(Map.of("PMIX_RANK", "0"))).isFalse();
+        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "one"))).isFalse();
+    }
+
     private static long define(String header, String name) {
         Matcher m = Pattern.compile("#define\\s+" + name + "\\s+\\(?\\s*(?:\\(\\w+\\))?\\s*\\(?(-?(?:0x[0-9a-fA-F]+|\\d+))\\)?").matcher(header);
         assertThat(m.find()).as(name + " in " + header.length() + " chars of mpi.h").isTrue();
