@@ -2,8 +2,9 @@ package io.nodecast.delivery;
 
 import io.nodecast.transport.BroadcastAlgorithm;
 import io.nodecast.transport.LocalTransport;
+import io.nodecast.transport.NodeTransport;
 import io.nodecast.transport.Transport;
-import io.nodecast.transport.mpi.MpiLibrary;
+import io.nodecast.transport.World;
 import io.nodecast.transport.mpi.MpiTransport;
 
 import java.time.Duration;
@@ -11,9 +12,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Chooses the transport: the job's MPI when an MPI launcher started us with more than one rank, this node alone
- * otherwise (a one-rank world under {@code mpirun -np 1} has nobody to send to; {@code --transport mpi} starts MPI
- * all the same). It lives above the transports so that {@code transport} and {@code transport.mpi} need not know
+ * Chooses the transport: the job's MPI when an MPI launcher started us with ranks on more than one node; without MPI
+ * when the launcher says the whole world is on this node: one rank alone ({@code mpirun -np 1} has nobody to send
+ * to), or several that only need to wait for rank 0 ({@link NodeTransport}). {@code --transport mpi} starts MPI all
+ * the same. It lives above the transports so that {@code transport} and {@code transport.mpi} need not know
  * each other.
  */
 public final class Transports {
@@ -38,15 +40,20 @@ public final class Transports {
     private Transports() {}
 
     public static Transport open(Settings s, Map<String, String> env) {
-        boolean launched = MpiLibrary.launchedByMpi(env);
-        boolean mpi = switch (s.choice()) {
-            case MPI -> true;
-            case LOCAL -> false;
-            case AUTO -> launched && !MpiLibrary.aloneInWorld(env);
+        World world = World.of(env);
+        return switch (s.choice()) {
+            case MPI -> mpi(s, env);
+            case LOCAL -> new LocalTransport(s.chunkBytes());
+            case AUTO -> {
+                if (!world.launched()) yield new LocalTransport(s.chunkBytes());
+                if (world.alone()) yield new LocalTransport(s.chunkBytes(), "local (a one-rank MPI world: MPI not started)");
+                if (world.sharesOneNode()) yield NodeTransport.open(world, NodeTransport.defaultDirectory(), s.chunkBytes(), s.stall());
+                yield mpi(s, env);
+            }
         };
-        if (mpi) return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), env);
-        return launched && s.choice() == Choice.AUTO
-                ? new LocalTransport(s.chunkBytes(), "local (a one-rank MPI world: MPI not started)")
-                : new LocalTransport(s.chunkBytes());
+    }
+
+    private static Transport mpi(Settings s, Map<String, String> env) {
+        return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), env);
     }
 }

@@ -19,30 +19,6 @@ public final class MpiLibrary {
 
     private MpiLibrary() {}
 
-    /** True when an MPI launcher started this process. */
-    public static boolean launchedByMpi(Map<String, String> env) {
-        if (env.containsKey("OMPI_COMM_WORLD_SIZE") || env.containsKey("PMI_RANK") || env.containsKey("PMI_SIZE")
-                || env.containsKey("PMIX_RANK") || env.containsKey("PMI_FD")) return true;
-        return parse(env.get("SLURM_STEP_NUM_TASKS")).orElse(1) > 1;
-    }
-
-    /**
-     * True when the launcher says its world has one rank: nothing travels and nobody waits, so starting MPI (a
-     * third of a second here, more on a real fabric) buys nothing.
-     */
-    public static boolean aloneInWorld(Map<String, String> env) {
-        return launcherSize(env).orElse(0) == 1;
-    }
-
-    /** The world size the launcher promised, when it says. */
-    static Optional<Integer> launcherSize(Map<String, String> env) {
-        for (String v : List.of("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS")) {
-            Optional<Integer> n = parse(env.get(v));
-            if (n.isPresent()) return n;
-        }
-        return Optional.empty();
-    }
-
     /** Library names to try, best first. */
     static List<String> candidates(Optional<String> override, Map<String, String> env) {
         if (override.isPresent()) return List.of(override.get());
@@ -70,14 +46,5 @@ public final class MpiLibrary {
         }
         throw new NodecastException(ExitCode.MPI, "no MPI library could be loaded (" + String.join("; ", why)
                 + "); name the job's library with --mpi-lib or NODECAST_MPI_LIB");
-    }
-
-    private static Optional<Integer> parse(String v) {
-        if (v == null || v.isBlank()) return Optional.empty();
-        try {
-            return Optional.of(Integer.parseInt(v.strip()));
-        } catch (NumberFormatException e) {
-            return Optional.empty();
-        }
     }
 }

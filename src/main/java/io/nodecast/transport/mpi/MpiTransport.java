@@ -9,6 +9,7 @@ import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.ChunkSource;
 import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
+import io.nodecast.transport.World;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -22,6 +23,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * The job's own MPI as the transport: one leader per node (the ranks that share memory), a communicator of
@@ -75,11 +77,11 @@ public final class MpiTransport implements Transport {
         mpi.errorsReturn(world);
         int rank = mpi.rank(world);
         int size = mpi.size(world);
-        Optional<Integer> promised = MpiLibrary.launcherSize(env);
+        OptionalInt promised = World.of(env).size();
         if (size == 1 && promised.orElse(1) > 1) {
             mpi.finalizeMpi();
             throw new NodecastException(ExitCode.MPI, Hosts.localName() + ": " + lib.path() + " (" + mpi.abi.family()
-                    + ") started a world of 1 rank, but the launcher started " + promised.get()
+                    + ") started a world of 1 rank, but the launcher started " + promised.getAsInt()
                     + ": the library does not belong to this launcher; name the job's MPI with --mpi-lib or NODECAST_MPI_LIB");
         }
         int simulated = env.containsKey("NODECAST_SIMULATE_NODES") ? Integer.parseInt(env.get("NODECAST_SIMULATE_NODES").strip()) : 0;

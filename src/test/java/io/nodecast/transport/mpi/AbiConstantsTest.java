@@ -58,22 +58,6 @@ class AbiConstantsTest {
         assertThat(MpiLibrary.candidates(java.util.Optional.empty(), Map.of("OMPI_COMM_WORLD_SIZE", "4")).getFirst()).isEqualTo("libmpi.so.40");
         assertThat(MpiLibrary.candidates(java.util.Optional.empty(), Map.of("PMI_RANK", "0")).getFirst()).isEqualTo("libmpich.so.12");
         assertThat(MpiLibrary.candidates(java.util.Optional.of("/opt/x/libmpi.so"), Map.of("PMI_RANK", "0"))).containsExactly("/opt/x/libmpi.so");
-        assertThat(MpiLibrary.launchedByMpi(Map.of("SLURM_STEP_NUM_TASKS", "1"))).isFalse();
-        assertThat(MpiLibrary.launchedByMpi(Map.of("SLURM_STEP_NUM_TASKS", "8"))).isTrue();
-        assertThat(MpiLibrary.launchedByMpi(Map.of())).isFalse();
-    }
-
-    @Test
-    void aWorldOfOneRankIsToldByTheLauncherThatStartedIt() {
-        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "1"))).isTrue();
-        assertThat(MpiLibrary.aloneInWorld(Map.of("PMI_SIZE", "1", "PMI_RANK", "0"))).isTrue();
-        // mpirun -np 1 inside a batch job of 64 tasks: the launcher's own size wins over the allocation's
-        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "1", "SLURM_NTASKS", "64"))).isTrue();
-        assertThat(MpiLibrary.aloneInWorld(Map.of("PMI_SIZE", "4", "SLURM_NTASKS", "1"))).isFalse();
-        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "2"))).isFalse();
-        // a size nobody told: MPI starts, as before
-        assertThat(MpiLibrary.aloneInWorld(Map.of("PMIX_RANK", "0"))).isFalse();
-        assertThat(MpiLibrary.aloneInWorld(Map.of("OMPI_COMM_WORLD_SIZE", "one"))).isFalse();
     }
 
     private static long define(String header, String name) {

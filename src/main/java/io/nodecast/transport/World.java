@@ -1,0 +1,90 @@
+package io.nodecast.transport;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * The job as the launcher that started this process describes it in the environment, read before any MPI call:
+ * which transport a step needs depends on it. One rank has nobody to send to; several ranks that all run on this
+ * node need no MPI either, only a place on the node to wait for rank 0 ({@link NodeTransport}).
+ *
+ * @param launched an MPI launcher (mpirun, mpiexec, or srun with more than one task) started this process
+ * @param size     how many ranks the launcher started, when it says
+ * @param rank     this process's rank among them, when it says
+ * @param oneNode  the launcher says every rank runs on this node
+ * @param step     a name the launcher gives every rank of this step alike and no other step: where the ranks of a
+ *                 one-node step meet
+ */
+public record World(boolean launched, OptionalInt size, OptionalInt rank, boolean oneNode, Optional<String> step) {
+
+    /** The process that starts MPICH's ranks on a node (hydra's proxy): ranks it started alike share it. */
+    static final String HYDRA_PROXY = "hydra_pmi_proxy";
+
+    public static World of(Map<String, String> env) {
+        return of(env, ProcessHandle.current().parent());
+    }
+
+    /** @param parent this process's parent: under hydra, which sets no name for the job, its proxy names the step */
+    static World of(Map<String, String> env, Optional<ProcessHandle> parent) {
+        boolean launched = env.containsKey("OMPI_COMM_WORLD_SIZE") || env.containsKey("PMI_RANK") || env.containsKey("PMI_SIZE")
+                || env.containsKey("PMIX_RANK") || env.containsKey("PMI_FD") || number(env, "SLURM_STEP_NUM_TASKS").orElse(1) > 1;
+        OptionalInt size = first(env, "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "SLURM_NTASKS");
+        OptionalInt rank = first(env, "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID");
+        boolean oneNode = false;
+        Optional<String> step = Optional.empty();
+        if (env.containsKey("NODECAST_SIMULATE_NODES")) {
+            // the tests' simulated nodes are MPI's business: the ranks must meet in MPI to be told apart
+        } else if (env.containsKey("OMPI_COMM_WORLD_SIZE")) {
+            oneNode = same(number(env, "OMPI_COMM_WORLD_LOCAL_SIZE"), size);
+            step = text(env, "PMIX_NAMESPACE").or(() -> text(env, "OMPI_MCA_ess_base_jobid")).map(s -> "ompi-" + s);
+        } else if (env.containsKey("MPI_LOCALNRANKS") && env.containsKey("PMI_SIZE")) {
+            oneNode = same(number(env, "MPI_LOCALNRANKS"), number(env, "PMI_SIZE"));
+            step = parent.filter(p -> p.info().command().map(c -> c.endsWith("/" + HYDRA_PROXY)).orElse(false))
+                    .map(p -> "hydra-" + p.pid() + "-" + p.info().startInstant().map(i -> i.toEpochMilli()).orElse(0L));
+        } else if (env.containsKey("SLURM_STEP_ID")) {
+            oneNode = number(env, "SLURM_STEP_NUM_NODES").orElse(0) == 1;
+            step = text(env, "SLURM_JOB_ID").map(j -> "slurm-" + j + "." + env.get("SLURM_STEP_ID").strip());
+        }
+        return new World(launched, size, rank, oneNode, step);
+    }
+
+    /** The launcher says the world has one rank: nothing travels and nobody waits. */
+    public boolean alone() {
+        return size.orElse(0) == 1;
+    }
+
+    /** Several ranks, all on this node, with a name to meet under: the step needs no MPI. */
+    public boolean sharesOneNode() {
+        return launched && size.orElse(0) > 1 && oneNode && rank.isPresent() && rank.getAsInt() < size.getAsInt() && step.isPresent();
+    }
+
+    private static OptionalInt first(Map<String, String> env, String... names) {
+        for (String n : List.of(names)) {
+            Optional<Integer> v = number(env, n);
+            if (v.isPresent()) return OptionalInt.of(v.get());
+        }
+        return OptionalInt.empty();
+    }
+
+    private static boolean same(Optional<Integer> a, OptionalInt b) {
+        return a.isPresent() && b.isPresent() && a.get() == b.getAsInt();
+    }
+
+    private static boolean same(Optional<Integer> a, Optional<Integer> b) {
+        return a.isPresent() && a.equals(b);
+    }
+
+    private static Optional<String> text(Map<String, String> env, String name) {
+        return Optional.ofNullable(env.get(name)).map(String::strip).filter(s -> !s.isEmpty());
+    }
+
+    private static Optional<Integer> number(Map<String, String> env, String name) {
+        try {
+            return text(env, name).map(Integer::parseInt);
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+}
