@@ -187,11 +187,17 @@ public final class NodeTransport implements Transport {
             }
             // exclusive among the others too: each reads, appends its byte and counts, one after the other
             FileLock lock = c.lock();
-            byte[] word = read(c, maxBytes);
-            c.write(ByteBuffer.wrap(new byte[] {1}), c.size());
-            if (c.size() >= MAGIC.length + Integer.BYTES + word.length + topology.size() - 1) Files.deleteIfExists(file);
-            lock.release();
-            return word;
+            byte[] word = null;
+            try {
+                word = read(c, maxBytes);
+                return word;
+            } finally {
+                // also when rank 0 left no word: the file goes with the last of the others either way
+                c.write(ByteBuffer.wrap(new byte[] {1}), c.size());
+                long record = word == null ? 0 : MAGIC.length + Integer.BYTES + word.length;
+                if (c.size() - record >= topology.size() - 1) Files.deleteIfExists(file);
+                lock.release();
+            }
         } catch (IOException e) {
             throw new NodecastException(ExitCode.REMOTE, topology.host() + ": cannot read " + file + ", where rank 0 "
                     + "tells the other ranks of this node how the step ended: " + e.getMessage(), e);

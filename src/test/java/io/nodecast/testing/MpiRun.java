@@ -23,4 +23,12 @@ public enum MpiRun {
     public Launcher.Result run(int ranks, int nodes, String... args) {
         return Launcher.exec(command(ranks, nodes, args), Map.of());
     }
+
+    /** Every rank on this one machine as the launcher sees it: no simulated nodes. */
+    public Launcher.Result runOnOneNode(int ranks, String... args) {
+        List<String> cmd = new ArrayList<>(command(ranks, 1, args));
+        int at = cmd.indexOf(this == OPEN_MPI ? "-x" : "-env");
+        cmd.subList(at, at + (this == OPEN_MPI ? 2 : 3)).clear();
+        return Launcher.exec(cmd, Map.of());
+    }
 }

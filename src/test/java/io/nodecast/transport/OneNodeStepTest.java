@@ -1,0 +1,151 @@
+package io.nodecast.transport;
+
+import io.nodecast.core.ExitCode;
+import io.nodecast.format.Compression;
+import io.nodecast.testing.Launcher;
+import io.nodecast.testing.MpiRun;
+import io.nodecast.testing.TarBuilder;
+import io.nodecast.testing.Trees;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Several ranks of a step on one node meet without MPI ({@link NodeTransport}): under the real launchers, and as
+ * separate processes given a launcher's variables, so that rank 0 can be started late, killed, or never started.
+ */
+class OneNodeStepTest {
+    @TempDir Path tmp;
+
+    private Path bundle() throws Exception {
+        return new TarBuilder(Compression.ZSTD).dir("lib", 0755).file("lib/a.py", "a = 1\n").file("lib/b.py", "b".repeat(200_000))
+                .symlink("lib/c.py", "a.py").writeTo(tmp.resolve("t1.tar.zst"));
+    }
+
+    @Tag("mpi")
+    @ParameterizedTest
+    @EnumSource(MpiRun.class)
+    void ranksOnOneNodeWaitForRankZeroWithoutStartingMpi(MpiRun mpi) throws Exception {
+        Path dest = tmp.resolve("dest");
+        Launcher.Result r = mpi.runOnOneNode(3, "bcast", "-t", "-p", dest.toString(), bundle().toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.out()).contains("node (3 ranks on one node: MPI not started), 3 ranks on 1 nodes");
+        assertThat(dest.resolve("lib/b.py")).hasContent("b".repeat(200_000));
+        assertThat(Trees.describe(dest)).containsKeys("lib/a.py", "lib/c.py");
+
+        Launcher.Result purge = mpi.runOnOneNode(3, "purge", "-p", dest.toString());
+        assertThat(purge.exit()).as(purge.err()).isZero();
+        assertThat(dest).doesNotExist();
+    }
+
+    @Tag("mpi")
+    @ParameterizedTest
+    @EnumSource(MpiRun.class)
+    void aCorruptBundleFailsEveryRankOfTheNodeAndLeavesNoMarker(MpiRun mpi) throws Exception {
+        byte[] good = Files.readAllBytes(bundle());
+        Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
+        Path dest = tmp.resolve("dest");
+        Launcher.Result r = mpi.runOnOneNode(3, "bcast", "-p", dest.toString(), bad.toString());
+        assertThat(r.exit()).isEqualTo(ExitCode.BUNDLE.code());
+        assertThat(r.err()).contains("bad.tar.zst", "truncated");
+        assertThat(dest.resolve(".nodecast/incomplete")).exists();
+        assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+    }
+
+    @Test
+    void aRankStartedBeforeRankZeroWaitsForItAndTheMeetingPlaceIsRemoved() throws Exception {
+        Step step = new Step(2);
+        Path dest = tmp.resolve("dest");
+        Path b = bundle();
+        Process other = step.start(1, "bcast", "-p", dest.toString(), b.toString());
+        Thread.sleep(1500);
+        assertThat(other.isAlive()).as("rank 1 waits for rank 0").isTrue();
+        Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
+        assertThat(step.exit(zero)).as(step.err(0)).isZero();
+        assertThat(step.exit(other)).as(step.err(1)).isZero();
+        assertThat(dest.resolve("lib/a.py")).hasContent("a = 1\n");
+        assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    @Test
+    void rankZeroKilledEndsTheOtherRanksWithAMessageNotAHang() throws Exception {
+        Step step = new Step(3);
+        Path dest = tmp.resolve("dest");
+        Path b = bundle();
+        List<Process> others = List.of(step.start(1, "bcast", "-p", dest.toString(), b.toString()),
+                step.start(2, "bcast", "-p", dest.toString(), b.toString()));
+        // SIGSTOP at once, so that rank 0 cannot finish first; it is killed once it holds the meeting place
+        Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(step.meetingPlace()) && System.nanoTime() < deadline) Thread.sleep(5);
+        new ProcessBuilder("kill", "-STOP", String.valueOf(zero.pid())).start().waitFor();
+        assertThat(step.meetingPlace()).exists();
+        Thread.sleep(500);
+        assertThat(others).allMatch(Process::isAlive);
+        zero.destroyForcibly();
+        zero.waitFor();
+        new ProcessBuilder("kill", "-CONT", String.valueOf(zero.pid())).start().waitFor();
+        for (int i = 0; i < others.size(); i++) {
+            assertThat(step.exit(others.get(i))).isEqualTo(ExitCode.REMOTE.code());
+            assertThat(step.err(i + 1)).contains("rank 0 ended without telling the other ranks of this node how the step ended");
+        }
+        assertThat(step.meetingPlace()).doesNotExist();
+        assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+    }
+
+    @Test
+    void aRankWhoseRankZeroNeverComesGivesUpAfterTheStallTime() throws Exception {
+        Step step = new Step(2);
+        Process other = step.start(1, "bcast", "--stall-timeout", "2", "-p", tmp.resolve("dest").toString(), bundle().toString());
+        assertThat(step.exit(other)).isEqualTo(ExitCode.REMOTE.code());
+        assertThat(step.err(1)).contains("rank 0 did not start this step within 2 s", step.meetingPlace().toString());
+    }
+
+    /** The ranks of one Open MPI step on this node, started by hand with the variables mpirun gives them. */
+    private final class Step {
+        final int size;
+        final String namespace = "test-" + UUID.randomUUID();
+
+        Step(int size) {
+            this.size = size;
+        }
+
+        Process start(int rank, String... args) throws Exception {
+            List<String> cmd = new ArrayList<>(List.of(Launcher.nodecast().toString()));
+            cmd.addAll(List.of(args));
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().putAll(Map.of("OMPI_COMM_WORLD_SIZE", String.valueOf(size), "OMPI_COMM_WORLD_RANK", String.valueOf(rank),
+                    "OMPI_COMM_WORLD_LOCAL_SIZE", String.valueOf(size), "PMIX_NAMESPACE", namespace));
+            pb.redirectOutput(tmp.resolve("out-" + rank).toFile());
+            pb.redirectError(tmp.resolve("err-" + rank).toFile());
+            return pb.start();
+        }
+
+        int exit(Process p) throws Exception {
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).as("rank ended").isTrue();
+            return p.exitValue();
+        }
+
+        String err(int rank) throws Exception {
+            return Files.readString(tmp.resolve("err-" + rank));
+        }
+
+        Path meetingPlace() throws Exception {
+            return NodeTransport.defaultDirectory().resolve("nodecast-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid")
+                    + "-ompi-" + namespace);
+        }
+    }
+}
