@@ -18,8 +18,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Several ranks of a step, all on one node, without MPI. Rank 0 is the node's leader and does everything as
@@ -84,7 +86,7 @@ public final class NodeTransport implements Transport {
         FileChannel ch = null;
         try {
             Files.deleteIfExists(fresh);
-            ch = FileChannel.open(fresh, java.util.Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE),
+            ch = FileChannel.open(fresh, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE),
                     PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             ch.lock();
             Files.move(fresh, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -211,7 +213,7 @@ public final class NodeTransport implements Transport {
         byte[] magic = new byte[Math.min(MAGIC.length, head.remaining())];
         head.get(magic);
         int length = head.remaining() == Integer.BYTES ? head.getInt() : -1;
-        if (!java.util.Arrays.equals(magic, MAGIC) || length < 0 || length > maxBytes) {
+        if (!Arrays.equals(magic, MAGIC) || length < 0 || length > maxBytes) {
             throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 ended without telling the other ranks "
                     + "of this node how the step ended (it died or was killed: its own messages and the launcher's say why)");
         }

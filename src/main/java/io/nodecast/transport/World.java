@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.Set;
 
 /**
  * The job as the launcher that started this process describes it in the environment, read before any MPI call:
@@ -19,8 +20,8 @@ import java.util.OptionalInt;
  */
 public record World(boolean launched, OptionalInt size, OptionalInt rank, boolean oneNode, Optional<String> step) {
 
-    /** The process that starts MPICH's ranks on a node (hydra's proxy): ranks it started alike share it. */
-    static final String HYDRA_PROXY = "hydra_pmi_proxy";
+    /** The process hydra starts on each node to start the ranks there (MPICH, MVAPICH; Intel MPI's is pmi_proxy). */
+    static final Set<String> HYDRA_PROXIES = Set.of("hydra_pmi_proxy", "pmi_proxy");
 
     public static World of(Map<String, String> env) {
         return of(env, ProcessHandle.current().parent());
@@ -41,7 +42,7 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
             step = text(env, "PMIX_NAMESPACE").or(() -> text(env, "OMPI_MCA_ess_base_jobid")).map(s -> "ompi-" + s);
         } else if (env.containsKey("MPI_LOCALNRANKS") && env.containsKey("PMI_SIZE")) {
             oneNode = same(number(env, "MPI_LOCALNRANKS"), number(env, "PMI_SIZE"));
-            step = parent.filter(p -> p.info().command().map(c -> c.endsWith("/" + HYDRA_PROXY)).orElse(false))
+            step = parent.filter(p -> p.info().command().map(c -> HYDRA_PROXIES.contains(c.substring(c.lastIndexOf('/') + 1))).orElse(false))
                     .map(p -> "hydra-" + p.pid() + "-" + p.info().startInstant().map(i -> i.toEpochMilli()).orElse(0L));
         } else if (env.containsKey("SLURM_STEP_ID")) {
             oneNode = number(env, "SLURM_STEP_NUM_NODES").orElse(0) == 1;

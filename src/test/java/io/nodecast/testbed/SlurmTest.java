@@ -172,6 +172,22 @@ class SlurmTest {
     }
 
     @Test
+    @Order(4)
+    void srunOfSeveralTasksOnOneNodeMeetsWithoutMpi() {
+        // Slurm's own variables say it (SLURM_STEP_NUM_NODES=1, the step named by job and step id): no MPI starts;
+        // a bed host has 2 cores, so 2 tasks
+        Launcher.Result b = Testbed.on(Testbed.HEAD, "srun", "--mpi=pmix", "-w", "n2", "-N", "1", "-n", "2", Launcher.nodecast().toString(),
+                "bcast", "-t", "-p", "/dev/shm/one", Testbed.BUNDLES.resolve("mpi4py-tier2.tar.zst").toString());
+        assertThat(b.exit()).as(b.err()).isZero();
+        assertThat(b.out()).contains("node (2 ranks on one node: MPI not started), 2 ranks on 1 nodes");
+        assertThat(Testbed.on("n2", "ls", "/dev/shm/one/lib/python3.11/site-packages").out()).contains("mpi4py");
+        Launcher.Result purge = Testbed.on(Testbed.HEAD, "srun", "-w", "n2", "-N", "1", "-n", "2", Launcher.nodecast().toString(), "purge",
+                "-p", "/dev/shm/one");
+        assertThat(purge.exit()).as(purge.err()).isZero();
+        assertDevShmEmptyEverywhere();
+    }
+
+    @Test
     @Order(5)
     void sallocGivesAnAllocationTheActivatedShellDeliversInto() {
         String script = """
