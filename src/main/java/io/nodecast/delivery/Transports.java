@@ -1,8 +1,10 @@
 package io.nodecast.delivery;
 
+import io.nodecast.core.Hosts;
 import io.nodecast.transport.BroadcastAlgorithm;
 import io.nodecast.transport.LocalTransport;
 import io.nodecast.transport.NodeTransport;
+import io.nodecast.transport.Topology;
 import io.nodecast.transport.Transport;
 import io.nodecast.transport.World;
 import io.nodecast.transport.mpi.MpiTransport;
@@ -46,7 +48,8 @@ public final class Transports {
             case LOCAL -> new LocalTransport(s.chunkBytes());
             case AUTO -> {
                 if (!world.launched()) yield new LocalTransport(s.chunkBytes());
-                if (world.alone()) yield new LocalTransport(s.chunkBytes(), "local (a one-rank MPI world: MPI not started)");
+                if (world.alone()) yield new LocalTransport(Topology.single(Hosts.localName()), s.chunkBytes(),
+                        "local (a one-rank MPI world: MPI not started)");
                 if (world.sharesOneNode()) yield NodeTransport.open(world, NodeTransport.defaultDirectory(), s.chunkBytes(), s.stall());
                 yield mpi(s, env);
             }

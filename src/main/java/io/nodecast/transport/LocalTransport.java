@@ -16,19 +16,14 @@ public final class LocalTransport implements Transport {
     private final String description;
 
     public LocalTransport(int chunkBytes) {
-        this(chunkBytes, "local");
+        this(Topology.single(Hosts.localName()), chunkBytes, "local");
     }
 
-    /** @param description what reports call it ("local (a one-rank MPI world: MPI not started)") */
-    public LocalTransport(int chunkBytes, String description) {
-        this(Topology.single(Hosts.localName()), chunkBytes, description);
-    }
-
-    public LocalTransport(Topology topology, int chunkBytes) {
-        this(topology, chunkBytes, "local");
-    }
-
-    private LocalTransport(Topology topology, int chunkBytes, String description) {
+    /**
+     * @param topology    where this process stands (one node, its leader; or, inside {@link NodeTransport}, any rank)
+     * @param description what reports call it ("local (a one-rank MPI world: MPI not started)")
+     */
+    public LocalTransport(Topology topology, int chunkBytes, String description) {
         this.topology = topology;
         this.chunkBytes = chunkBytes;
         this.description = description;

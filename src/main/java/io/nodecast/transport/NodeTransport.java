@@ -72,7 +72,7 @@ public final class NodeTransport implements Transport {
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
         Path file = dir.resolve("nodecast-" + me() + "-" + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_"));
         FileChannel channel = rank == 0 ? create(file, host) : null;
-        return new NodeTransport(new LocalTransport(topo, chunkBytes), topo, file, wait, channel);
+        return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), topo, file, wait, channel);
     }
 
     /** Where the ranks of a one-node step meet: node-local memory, or the temporary directory without it. */

@@ -116,7 +116,7 @@ public final class SlurmNode {
                 refs.add(new BundleRef.File(copy));
             }
             DeliveryReport r;
-            try (LocalTransport t = new LocalTransport(new Topology(0, 1, 0, 1, true, host), CHUNK)) {
+            try (LocalTransport t = new LocalTransport(new Topology(0, 1, 0, 1, true, host), CHUNK, "local")) {
                 r = new Delivery(t, new Delivery.Options(destination, CHUNK, null, n -> { }, Delivery.Unpacking.DEFAULT, mode)).deliver(() -> refs, 0);
             }
             List<NodeReport.Figures> figures = new ArrayList<>();
