@@ -20,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.BitSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Set;
 
@@ -70,9 +71,19 @@ public final class NodeTransport implements Transport {
         String host = Hosts.localName();
         int rank = world.rank().getAsInt();
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
-        Path file = dir.resolve("nodecast-" + me() + "-" + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_"));
+        Path file = dir.resolve("nodecast-" + me() + "-" + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
         FileChannel channel = rank == 0 ? create(file, host) : null;
         return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), topo, file, wait, channel);
+    }
+
+    /**
+     * This command line, digested: two nodecast commands in one launcher step ({@code srun sh -c 'nodecast bcast A;
+     * nodecast mirror B'}) must not meet in one file, where a rank still in the first could read rank 0's word on the
+     * second.
+     */
+    private static String command() {
+        String args = ProcessHandle.current().info().arguments().map(a -> String.join("\0", a)).orElse("");
+        return HexFormat.of().toHexDigits(args.hashCode());
     }
 
     /** Where the ranks of a one-node step meet: node-local memory, or the temporary directory without it. */

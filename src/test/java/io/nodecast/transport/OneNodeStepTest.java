@@ -107,11 +107,26 @@ class OneNodeStepTest {
     }
 
     @Test
+    void twoCommandsInOneStepMeetApartEvenWhenRankZeroIsAheadOfTheOthers() throws Exception {
+        // as in srun sh -c 'nodecast bcast A; nodecast bcast B': rank 0 is done with both before rank 1 starts the first
+        Step step = new Step(2);
+        Path a = bundle();
+        Path b = new TarBuilder().file("lib/b.py", "tier 2\n").writeTo(tmp.resolve("t2.tar"));
+        Path dest = tmp.resolve("dest");
+        assertThat(step.exit(step.start(0, "bcast", "--stall-timeout", "5", "-p", dest.toString(), a.toString()))).isZero();
+        assertThat(step.exit(step.start(0, "bcast", "--stall-timeout", "5", "-p", dest.toString(), b.toString()))).isZero();
+        assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "5", "-p", dest.toString(), a.toString()))).as(step.err(1)).isZero();
+        assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "5", "-p", dest.toString(), b.toString()))).as(step.err(1)).isZero();
+        assertThat(dest.resolve("lib/b.py")).hasContent("tier 2\n");
+        assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    @Test
     void aRankWhoseRankZeroNeverComesGivesUpAfterTheStallTime() throws Exception {
         Step step = new Step(2);
         Process other = step.start(1, "bcast", "--stall-timeout", "2", "-p", tmp.resolve("dest").toString(), bundle().toString());
         assertThat(step.exit(other)).isEqualTo(ExitCode.REMOTE.code());
-        assertThat(step.err(1)).contains("rank 0 did not start this step within 2 s", step.meetingPlace().toString());
+        assertThat(step.err(1)).contains("rank 0 did not start this step within 2 s", step.prefix());
     }
 
     /** The ranks of one Open MPI step on this node, started by hand with the variables mpirun gives them. */
@@ -143,9 +158,17 @@ class OneNodeStepTest {
             return Files.readString(tmp.resolve("err-" + rank));
         }
 
+        String prefix() throws Exception {
+            return "nodecast-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid") + "-ompi-" + namespace + "-";
+        }
+
+        /** The step's meeting file (named after the step and the command line, which the test does not predict). */
         Path meetingPlace() throws Exception {
-            return NodeTransport.defaultDirectory().resolve("nodecast-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid")
-                    + "-ompi-" + namespace);
+            String prefix = prefix();
+            try (var s = Files.list(NodeTransport.defaultDirectory())) {
+                return s.filter(p -> p.getFileName().toString().startsWith(prefix) && !p.getFileName().toString().endsWith(".new"))
+                        .findFirst().orElse(NodeTransport.defaultDirectory().resolve(prefix + "(none)"));
+            }
         }
     }
 }
