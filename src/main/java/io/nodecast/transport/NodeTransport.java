@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -18,6 +19,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HexFormat;
@@ -37,12 +39,16 @@ import java.util.Set;
  *     a word then fails the others;</li>
  * <li>each of the others, in turn under the lock, reads the word and appends a byte; the last one removes the file.</li>
  * </ol>
+ * A rank killed before it read leaves the file behind: rank 0 of a later step removes this user's files that are a
+ * day old and locked by nobody.
  * Starting MPI costs each rank about half a second here (more on a real fabric) and buys nothing on one node.
  */
 public final class NodeTransport implements Transport {
     /** What precedes rank 0's word in the file; the others' acknowledgements follow it. */
     private static final byte[] MAGIC = "nodecast-step-1\n".getBytes(StandardCharsets.US_ASCII);
     private static final long POLL_MILLIS = 10;
+    /** A meeting file this old, and unlocked, belongs to a step long over. */
+    static final Duration STALE = Duration.ofDays(1);
 
     private final LocalTransport node;
     private final Topology topology;
@@ -72,7 +78,11 @@ public final class NodeTransport implements Transport {
         int rank = world.rank().getAsInt();
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
         Path file = dir.resolve("nodecast-" + me() + "-" + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
-        FileChannel channel = rank == 0 ? create(file, host) : null;
+        FileChannel channel = null;
+        if (rank == 0) {
+            sweep(dir, "nodecast-" + me() + "-");
+            channel = create(file, host);
+        }
         return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), topo, file, wait, channel);
     }
 
@@ -90,6 +100,30 @@ public final class NodeTransport implements Transport {
     public static Path defaultDirectory() {
         Path shm = Path.of("/dev/shm");
         return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
+    /**
+     * Removes this user's meeting files that a rank killed before reading left behind: older than {@link #STALE}
+     * and locked by nobody. Best effort; a file it cannot judge stays.
+     */
+    private static void sweep(Path dir, String mine) {
+        Instant before = Instant.now().minus(STALE);
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, mine + "*")) {
+            for (Path f : files) {
+                try {
+                    if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
+                            || !Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(before)) continue;
+                    try (FileChannel c = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                        FileLock l = c.tryLock();
+                        if (l != null) Files.deleteIfExists(f);
+                    }
+                } catch (IOException | RuntimeException ignored) {
+                    // someone else's business, or gone already
+                }
+            }
+        } catch (IOException ignored) {
+            // the step does not depend on it
+        }
     }
 
     private static FileChannel create(Path file, String host) {

@@ -14,6 +14,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -119,6 +121,29 @@ class OneNodeStepTest {
         assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "5", "-p", dest.toString(), b.toString()))).as(step.err(1)).isZero();
         assertThat(dest.resolve("lib/b.py")).hasContent("tier 2\n");
         assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    @Test
+    void rankZeroRemovesMeetingFilesThatKilledRanksLeftBehindLongAgo() throws Exception {
+        Path dir = NodeTransport.defaultDirectory();
+        String mine = "nodecast-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid") + "-";
+        Path old = Files.writeString(dir.resolve(mine + "ompi-test-left-" + UUID.randomUUID()), "nodecast-step-1\n");
+        Path recent = Files.writeString(dir.resolve(mine + "ompi-test-left-" + UUID.randomUUID()), "nodecast-step-1\n");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(NodeTransport.STALE).minusSeconds(60)));
+        try {
+            Step step = new Step(2);
+            Path dest = tmp.resolve("dest");
+            Path b = bundle();
+            Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
+            Process other = step.start(1, "bcast", "-p", dest.toString(), b.toString());
+            assertThat(step.exit(zero)).as(step.err(0)).isZero();
+            assertThat(step.exit(other)).as(step.err(1)).isZero();
+            assertThat(old).doesNotExist();
+            assertThat(recent).exists();
+        } finally {
+            Files.deleteIfExists(old);
+            Files.deleteIfExists(recent);
+        }
     }
 
     @Test
