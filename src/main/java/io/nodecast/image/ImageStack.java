@@ -3,6 +3,7 @@ package io.nodecast.image;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.NodecastException;
+import io.nodecast.posix.Identity;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -184,7 +185,7 @@ public final class ImageStack {
         Files.createDirectories(work);
         if (!Files.exists(upper)) Files.createDirectory(upper, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try {
-            mounter.mountOverlay(lowers(layers), upper, work, dest, Mounter.Ids.current());
+            mounter.mountOverlay(lowers(layers), upper, work, dest, Identity.current());
         } catch (RuntimeException e) {
             Mounter.unmount(new MountTable.Mount(at, mounter == Mounter.FUSE ? "fuse" : "squashfs", ""), true);
             Files.deleteIfExists(at);
@@ -206,7 +207,7 @@ public final class ImageStack {
                 Path work = store.resolve("work");
                 FileTrees.delete(work);
                 Files.createDirectories(work);
-                before.mounter().mountOverlay(lowers(before.layers()), upper, work, dest, Mounter.Ids.current());
+                before.mounter().mountOverlay(lowers(before.layers()), upper, work, dest, Identity.current());
             }
         } catch (IOException | RuntimeException again) {
             cause.addSuppressed(again);
@@ -410,7 +411,7 @@ public final class ImageStack {
             }
             int owner = (Integer) Files.getAttribute(store, "unix:uid", LinkOption.NOFOLLOW_LINKS);
             int mode = (Integer) Files.getAttribute(store, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            int me = Mounter.Ids.current().uid();
+            int me = Identity.current().uid();
             if (owner != me) {
                 throw new NodecastException(ExitCode.DESTINATION, "the image store " + store + " belongs to uid " + owner
                         + ", not to you (uid " + me + "); choose another -p");

@@ -2,6 +2,7 @@ package io.nodecast.image;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
+import io.nodecast.posix.Identity;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,28 +21,6 @@ enum Mounter {
 
     static final Path FUSE_DEVICE = Path.of("/dev/fuse");
 
-    /** The user and group this process runs as, from /proc (the JDK exposes neither). */
-    record Ids(int uid, int gid) {
-        static Ids current() {
-            int uid = -1;
-            int gid = -1;
-            try {
-                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                    // Uid: real effective saved fs
-                    if (line.startsWith("Uid:")) uid = Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
-                    if (line.startsWith("Gid:")) gid = Integer.parseInt(line.substring(4).strip().split("\\s+")[1]);
-                }
-            } catch (IOException | RuntimeException e) {
-                throw new IllegalStateException("cannot read this process's uid from /proc/self/status", e);
-            }
-            return new Ids(uid, gid);
-        }
-
-        boolean root() {
-            return uid == 0;
-        }
-    }
-
     static Mounter of(ImageMode mode) {
         return mode == ImageMode.KERNEL ? KERNEL : FUSE;
     }
@@ -49,7 +28,7 @@ enum Mounter {
     /** What this node lacks to mount images this way, each named as the user must read it; empty when nothing. */
     List<String> missing() {
         List<String> out = new ArrayList<>();
-        boolean root = Ids.current().root();
+        boolean root = Identity.current().root();
         switch (this) {
             case FUSE -> {
                 if (Tools.find("squashfuse_ll").isEmpty()) out.add("squashfuse_ll is not installed (Debian package squashfuse)");
@@ -96,7 +75,7 @@ enum Mounter {
      * @param ids           owner shown for the image's files: the images hold uid 0; a user must be able to
      *                      replace what they hold (fuse-overlayfs only; as root nothing is squashed)
      */
-    void mountOverlay(List<Path> lowerTopFirst, Path upper, Path work, Path at, Ids ids) {
+    void mountOverlay(List<Path> lowerTopFirst, Path upper, Path work, Path at, Identity ids) {
         for (Path p : concat(lowerTopFirst, List.of(upper, work))) {
             if (p.toString().contains(",") || p.toString().contains(":")) {
                 throw new NodecastException(ExitCode.DESTINATION, "cannot stack images at " + at + ": the path " + p

@@ -3,6 +3,7 @@ package io.nodecast.transport;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.Hosts;
 import io.nodecast.core.NodecastException;
+import io.nodecast.posix.Identity;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -33,8 +34,8 @@ import java.util.Set;
  * <ol>
  * <li>rank 0 creates the file under another name, takes an exclusive lock on it and only then renames it into
  *     place, so whoever finds the file finds it locked;</li>
- * <li>the others wait for the file to appear (at most the stall time), then for a shared lock on it: asleep in the
- *     kernel, not holding a core the unpacking needs;</li>
+ * <li>the others wait for the file to appear (at most the stall time), then for its lock: asleep in the kernel,
+ *     not holding a core the unpacking needs;</li>
  * <li>rank 0 writes its word and lets go; the lock also goes when rank 0 dies, however it dies, and a file without
  *     a word then fails the others;</li>
  * <li>each of the others, in turn under the lock, reads the word and appends a byte; the last one removes the file.</li>
@@ -54,17 +55,18 @@ public final class NodeTransport implements Transport {
     private final Topology topology;
     private final Path file;
     private final Duration wait;
-    private final String description;
+    /** The step's user: the file must be theirs. */
+    private final int uid;
     /** Rank 0: the open file and its lock, until its word is written. */
     private FileChannel channel;
 
-    private NodeTransport(LocalTransport node, Topology topology, Path file, Duration wait, FileChannel channel) {
+    private NodeTransport(LocalTransport node, Path file, Duration wait, int uid, FileChannel channel) {
         this.node = node;
-        this.topology = topology;
+        this.topology = node.topology();
         this.file = file;
         this.wait = wait;
+        this.uid = uid;
         this.channel = channel;
-        this.description = "node (" + topology.size() + " ranks on one node: MPI not started)";
     }
 
     /**
@@ -77,13 +79,15 @@ public final class NodeTransport implements Transport {
         String host = Hosts.localName();
         int rank = world.rank().getAsInt();
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
-        Path file = dir.resolve("nodecast-" + me() + "-" + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
+        int uid = Identity.current().uid();
+        String mine = "nodecast-" + uid + "-";
+        Path file = dir.resolve(mine + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
         FileChannel channel = null;
         if (rank == 0) {
-            sweep(dir, "nodecast-" + me() + "-");
+            sweep(dir, mine);
             channel = create(file, host);
         }
-        return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), topo, file, wait, channel);
+        return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), file, wait, uid, channel);
     }
 
     /**
@@ -227,8 +231,8 @@ public final class NodeTransport implements Transport {
             }
         }
         try (FileChannel c = ch) {
-            String owner = owner(file);
-            if (!owner.equals(me())) {
+            int owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+            if (owner != uid) {
                 throw new NodecastException(ExitCode.REMOTE, topology.host() + ": " + file + " belongs to uid " + owner
                         + ", not to this job's user: someone else's file stands where the ranks of this step meet");
             }
@@ -271,23 +275,6 @@ public final class NodeTransport implements Transport {
         return data.array();
     }
 
-    /** This process's uid: the owner of its /proc entry. */
-    private static String me() {
-        try {
-            return String.valueOf(Files.getAttribute(Path.of("/proc/self"), "unix:uid"));
-        } catch (IOException | UnsupportedOperationException e) {
-            return System.getProperty("user.name");
-        }
-    }
-
-    private static String owner(Path p) {
-        try {
-            return String.valueOf(Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS));
-        } catch (IOException | UnsupportedOperationException e) {
-            return "unknown";
-        }
-    }
-
     private static void sleep() {
         try {
             Thread.sleep(POLL_MILLIS);
@@ -313,7 +300,7 @@ public final class NodeTransport implements Transport {
 
     @Override
     public String describe() {
-        return description;
+        return "node (" + topology.size() + " ranks on one node: MPI not started)";
     }
 
     @Override

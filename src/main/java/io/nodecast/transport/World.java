@@ -1,5 +1,7 @@
 package io.nodecast.transport;
 
+import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,7 +22,7 @@ import java.util.Set;
  */
 public record World(boolean launched, OptionalInt size, OptionalInt rank, boolean oneNode, Optional<String> step) {
 
-    /** The process hydra starts on each node to start the ranks there (MPICH, MVAPICH; Intel MPI's is pmi_proxy). */
+    /** The process hydra starts on each node to start the ranks there: MPICH's (tried), and Intel MPI's (untried). */
     static final Set<String> HYDRA_PROXIES = Set.of("hydra_pmi_proxy", "pmi_proxy");
 
     public static World of(Map<String, String> env) {
@@ -42,8 +44,7 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
             step = text(env, "PMIX_NAMESPACE").or(() -> text(env, "OMPI_MCA_ess_base_jobid")).map(s -> "ompi-" + s);
         } else if (env.containsKey("MPI_LOCALNRANKS") && env.containsKey("PMI_SIZE")) {
             oneNode = same(number(env, "MPI_LOCALNRANKS"), number(env, "PMI_SIZE"));
-            step = parent.filter(p -> p.info().command().map(c -> HYDRA_PROXIES.contains(c.substring(c.lastIndexOf('/') + 1))).orElse(false))
-                    .map(p -> "hydra-" + p.pid() + "-" + p.info().startInstant().map(i -> i.toEpochMilli()).orElse(0L));
+            step = parent.flatMap(World::hydraStep);
         } else if (env.containsKey("SLURM_STEP_ID")) {
             oneNode = number(env, "SLURM_STEP_NUM_NODES").orElse(0) == 1;
             step = text(env, "SLURM_JOB_ID").map(j -> "slurm-" + j + "." + env.get("SLURM_STEP_ID").strip());
@@ -61,19 +62,23 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
         return launched && size.orElse(0) > 1 && oneNode && rank.isPresent() && rank.getAsInt() < size.getAsInt() && step.isPresent();
     }
 
+    /** The step's name under hydra: its proxy's pid and start, if the parent is that proxy. */
+    private static Optional<String> hydraStep(ProcessHandle parent) {
+        ProcessHandle.Info info = parent.info();
+        boolean proxy = info.command().map(c -> HYDRA_PROXIES.contains(Path.of(c).getFileName().toString())).orElse(false);
+        return proxy ? Optional.of("hydra-" + parent.pid() + "-" + info.startInstant().map(Instant::toEpochMilli).orElse(0L))
+                : Optional.empty();
+    }
+
     private static OptionalInt first(Map<String, String> env, String... names) {
         for (String n : List.of(names)) {
-            Optional<Integer> v = number(env, n);
-            if (v.isPresent()) return OptionalInt.of(v.get());
+            OptionalInt v = number(env, n);
+            if (v.isPresent()) return v;
         }
         return OptionalInt.empty();
     }
 
-    private static boolean same(Optional<Integer> a, OptionalInt b) {
-        return a.isPresent() && b.isPresent() && a.get() == b.getAsInt();
-    }
-
-    private static boolean same(Optional<Integer> a, Optional<Integer> b) {
+    private static boolean same(OptionalInt a, OptionalInt b) {
         return a.isPresent() && a.equals(b);
     }
 
@@ -81,11 +86,11 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
         return Optional.ofNullable(env.get(name)).map(String::strip).filter(s -> !s.isEmpty());
     }
 
-    private static Optional<Integer> number(Map<String, String> env, String name) {
+    private static OptionalInt number(Map<String, String> env, String name) {
         try {
-            return text(env, name).map(Integer::parseInt);
+            return text(env, name).map(v -> OptionalInt.of(Integer.parseInt(v))).orElse(OptionalInt.empty());
         } catch (NumberFormatException e) {
-            return Optional.empty();
+            return OptionalInt.empty();
         }
     }
 }

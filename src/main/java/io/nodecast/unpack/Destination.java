@@ -2,6 +2,7 @@ package io.nodecast.unpack;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
+import io.nodecast.posix.Identity;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -44,7 +45,7 @@ public record Destination(Path root, String host, int uid, int umask) {
      */
     public static Destination prepare(String pattern, String host, boolean force) {
         Path root = expand(pattern, host);
-        Posix me = Posix.current();
+        Identity me = Identity.current();
         checkPlace(root, "unpack into");
         try {
             if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
@@ -120,7 +121,7 @@ public record Destination(Path root, String host, int uid, int umask) {
             throw refusedPurge(dest, "has no " + META + " directory: it is not a nodecast destination");
         }
         int owner = (Integer) Files.getAttribute(dest, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        if (owner != Posix.current().uid()) throw refusedPurge(dest, "belongs to uid " + owner + ", not to you");
+        if (owner != Identity.current().uid()) throw refusedPurge(dest, "belongs to uid " + owner + ", not to you");
     }
 
     private static NodecastException refusedPurge(Path dest, String why) {

@@ -3,6 +3,7 @@ package io.nodecast.image;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.FileTrees;
 import io.nodecast.core.Hosts;
+import io.nodecast.posix.Identity;
 import io.nodecast.testing.Cli;
 import io.nodecast.testing.Launcher;
 import org.junit.jupiter.api.Tag;
@@ -151,6 +152,6 @@ class ImageFaultsTest {
     }
 
     private static void assumeRoot() {
-        assumeTrue(Mounter.Ids.current().root(), "needs root for a private mount namespace");
+        assumeTrue(Identity.current().root(), "needs root for a private mount namespace");
     }
 }

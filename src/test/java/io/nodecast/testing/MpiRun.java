@@ -3,17 +3,29 @@ package io.nodecast.testing;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 
 /** Starts bin/nodecast under a real MPI launcher, with K simulated nodes on this machine. */
 public enum MpiRun {
     OPEN_MPI, MPICH;
 
     public List<String> command(int ranks, int nodes, String... args) {
+        return command(ranks, OptionalInt.of(nodes), args);
+    }
+
+    /** @param simulated the number of simulated nodes, or nothing: the machine as it is */
+    private List<String> command(int ranks, OptionalInt simulated, String... args) {
         List<String> cmd = new ArrayList<>();
         switch (this) {
-            case OPEN_MPI -> cmd.addAll(List.of("mpirun.openmpi", "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader,tcp",
-                    "-np", String.valueOf(ranks), "-x", "NODECAST_SIMULATE_NODES=" + nodes));
-            case MPICH -> cmd.addAll(List.of("mpirun.mpich", "-np", String.valueOf(ranks), "-env", "NODECAST_SIMULATE_NODES", String.valueOf(nodes)));
+            case OPEN_MPI -> {
+                cmd.addAll(List.of("mpirun.openmpi", "--allow-run-as-root", "--oversubscribe", "--mca", "btl", "self,vader,tcp",
+                        "-np", String.valueOf(ranks)));
+                simulated.ifPresent(n -> cmd.addAll(List.of("-x", "NODECAST_SIMULATE_NODES=" + n)));
+            }
+            case MPICH -> {
+                cmd.addAll(List.of("mpirun.mpich", "-np", String.valueOf(ranks)));
+                simulated.ifPresent(n -> cmd.addAll(List.of("-env", "NODECAST_SIMULATE_NODES", String.valueOf(n))));
+            }
         }
         cmd.add(Launcher.nodecast().toString());
         cmd.addAll(List.of(args));
@@ -26,9 +38,6 @@ public enum MpiRun {
 
     /** Every rank on this one machine as the launcher sees it: no simulated nodes. */
     public Launcher.Result runOnOneNode(int ranks, String... args) {
-        List<String> cmd = new ArrayList<>(command(ranks, 1, args));
-        int at = cmd.indexOf(this == OPEN_MPI ? "-x" : "-env");
-        cmd.subList(at, at + (this == OPEN_MPI ? 2 : 3)).clear();
-        return Launcher.exec(cmd, Map.of());
+        return Launcher.exec(command(ranks, OptionalInt.empty(), args), Map.of());
     }
 }
