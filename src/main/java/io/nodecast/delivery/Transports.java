@@ -44,19 +44,19 @@ public final class Transports {
     public static Transport open(Settings s, Map<String, String> env) {
         World world = World.of(env);
         return switch (s.choice()) {
-            case MPI -> mpi(s, env);
+            case MPI -> mpi(s, world, env);
             case LOCAL -> new LocalTransport(s.chunkBytes());
             case AUTO -> {
                 if (!world.launched()) yield new LocalTransport(s.chunkBytes());
                 if (world.alone()) yield new LocalTransport(Topology.single(Hosts.localName()), s.chunkBytes(),
                         "local (a one-rank MPI world: MPI not started)");
                 if (world.sharesOneNode()) yield NodeTransport.open(world, NodeTransport.defaultDirectory(), s.chunkBytes(), s.stall());
-                yield mpi(s, env);
+                yield mpi(s, world, env);
             }
         };
     }
 
-    private static Transport mpi(Settings s, Map<String, String> env) {
-        return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), env);
+    private static Transport mpi(Settings s, World world, Map<String, String> env) {
+        return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), world, env);
     }
 }

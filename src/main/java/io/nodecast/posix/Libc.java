@@ -50,7 +50,7 @@ final class Libc {
     static final Numbers NR = Numbers.of(System.getProperty("os.arch"));
     private static final boolean X86 = NR == Numbers.X86_64;
 
-    static final int O_RDONLY = 0, O_WRONLY = 1, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
+    static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
             O_CLOEXEC = 02000000, O_PATH = 010000000;
     static final int O_DIRECTORY = X86 ? 0200000 : 040000;
     static final int O_NOFOLLOW = X86 ? 0400000 : 0100000;

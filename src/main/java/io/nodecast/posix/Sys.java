@@ -16,7 +16,7 @@ import static io.nodecast.posix.Libc.*;
  * that made it; each thread that calls the kernel makes its own.
  */
 public final class Sys implements AutoCloseable {
-    public static final int O_RDONLY = Libc.O_RDONLY, O_WRONLY = Libc.O_WRONLY, O_CREAT = Libc.O_CREAT,
+    public static final int O_RDONLY = Libc.O_RDONLY, O_WRONLY = Libc.O_WRONLY, O_RDWR = Libc.O_RDWR, O_CREAT = Libc.O_CREAT,
             O_EXCL = Libc.O_EXCL, O_TRUNC = Libc.O_TRUNC, O_CLOEXEC = Libc.O_CLOEXEC, O_PATH = Libc.O_PATH,
             O_DIRECTORY = Libc.O_DIRECTORY, O_NOFOLLOW = Libc.O_NOFOLLOW;
     public static final int AT_FDCWD = Libc.AT_FDCWD, AT_SYMLINK_NOFOLLOW = Libc.AT_SYMLINK_NOFOLLOW,

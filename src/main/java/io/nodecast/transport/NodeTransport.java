@@ -3,29 +3,27 @@ package io.nodecast.transport;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.Hosts;
 import io.nodecast.core.NodecastException;
+import io.nodecast.posix.Errno;
 import io.nodecast.posix.Identity;
+import io.nodecast.posix.Names;
+import io.nodecast.posix.PosixException;
+import io.nodecast.posix.Sys;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 
 /**
  * Several ranks of a step, all on one node, without MPI. Rank 0 is the node's leader and does everything as
@@ -47,6 +45,8 @@ import java.util.Set;
 public final class NodeTransport implements Transport {
     /** What precedes rank 0's word in the file; the others' acknowledgements follow it. */
     private static final byte[] MAGIC = "nodecast-step-1\n".getBytes(StandardCharsets.US_ASCII);
+    private static final ValueLayout.OfInt BIG_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final int HEAD = MAGIC.length + Integer.BYTES;
     private static final long POLL_MILLIS = 10;
     /** A meeting file this old, and unlocked, belongs to a step long over. */
     static final Duration STALE = Duration.ofDays(1);
@@ -57,16 +57,16 @@ public final class NodeTransport implements Transport {
     private final Duration wait;
     /** The step's user: the file must be theirs. */
     private final int uid;
-    /** Rank 0: the open file and its lock, until its word is written. */
-    private FileChannel channel;
+    /** Rank 0: the open file, which holds its lock, until its word is written; -1 after. */
+    private int fd;
 
-    private NodeTransport(LocalTransport node, Path file, Duration wait, int uid, FileChannel channel) {
+    private NodeTransport(LocalTransport node, Path file, Duration wait, int uid, int fd) {
         this.node = node;
         this.topology = node.topology();
         this.file = file;
         this.wait = wait;
         this.uid = uid;
-        this.channel = channel;
+        this.fd = fd;
     }
 
     /**
@@ -81,13 +81,13 @@ public final class NodeTransport implements Transport {
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
         int uid = Identity.current().uid();
         String mine = "nodecast-" + uid + "-";
-        Path file = dir.resolve(mine + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
-        FileChannel channel = null;
+        Path file = dir.toAbsolutePath().resolve(mine + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
+        int fd = -1;
         if (rank == 0) {
-            sweep(dir, mine);
-            channel = create(file, host);
+            sweep(dir, mine, uid);
+            fd = create(file, host);
         }
-        return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), file, wait, uid, channel);
+        return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), file, wait, uid, fd);
     }
 
     /**
@@ -110,46 +110,58 @@ public final class NodeTransport implements Transport {
      * Removes this user's meeting files that a rank killed before reading left behind: older than {@link #STALE}
      * and locked by nobody. Best effort; a file it cannot judge stays.
      */
-    private static void sweep(Path dir, String mine) {
-        Instant before = Instant.now().minus(STALE);
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, mine + "*")) {
+    private static void sweep(Path dir, String mine, int uid) {
+        long before = Instant.now().minus(STALE).getEpochSecond();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, mine + "*"); Sys sys = new Sys()) {
             for (Path f : files) {
+                byte[] name = Names.bytes(f.toAbsolutePath().toString());
+                int fd = -1;
                 try {
-                    if (!Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)
-                            || !Files.getLastModifiedTime(f, LinkOption.NOFOLLOW_LINKS).toInstant().isBefore(before)) continue;
-                    try (FileChannel c = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
-                        FileLock l = c.tryLock();
-                        if (l != null) Files.deleteIfExists(f);
+                    fd = sys.openat(Sys.AT_FDCWD, name, Sys.O_RDWR | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+                    Sys.Stat st = sys.fstat(fd);
+                    if (st.isRegular() && st.uid() == uid && st.mtimeSeconds() < before && sys.lockExclusive(fd, false)) {
+                        sys.unlinkat(Sys.AT_FDCWD, name, 0);
                     }
-                } catch (IOException | RuntimeException ignored) {
+                } catch (PosixException ignored) {
                     // someone else's business, or gone already
+                } finally {
+                    sys.closeQuietly(fd);
                 }
             }
-        } catch (IOException ignored) {
+        } catch (IOException | RuntimeException ignored) {
             // the step does not depend on it
         }
     }
 
-    private static FileChannel create(Path file, String host) {
-        Path fresh = file.resolveSibling(file.getFileName() + "." + ProcessHandle.current().pid() + ".new");
-        FileChannel ch = null;
-        try {
-            Files.deleteIfExists(fresh);
-            ch = FileChannel.open(fresh, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            ch.lock();
-            Files.move(fresh, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            return ch;
-        } catch (IOException | RuntimeException e) {
-            closeQuietly(ch);
+    /** Rank 0's file, created locked under another name and then renamed into place; returns its descriptor. */
+    private static int create(Path file, String host) {
+        byte[] fresh = Names.bytes(file + "." + ProcessHandle.current().pid() + ".new");
+        int fd = -1;
+        try (Sys sys = new Sys()) {
             try {
-                Files.deleteIfExists(fresh);
-            } catch (IOException ignored) {
-                // the message below is what matters
+                sys.unlinkat(Sys.AT_FDCWD, fresh, 0);
+            } catch (PosixException e) {
+                if (!e.is(Errno.ENOENT)) throw e;
             }
-            String why = e instanceof AtomicMoveNotSupportedException ? "no atomic rename there" : e.getMessage();
+            try {
+                fd = sys.openat(Sys.AT_FDCWD, fresh, Sys.O_RDWR | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0600);
+                sys.lockExclusive(fd, true);
+                sys.renameat(Sys.AT_FDCWD, fresh, Sys.AT_FDCWD, Names.bytes(file.toString()));
+                return fd;
+            } catch (PosixException e) {
+                sys.closeQuietly(fd);
+                if (fd >= 0) {
+                    try {
+                        sys.unlinkat(Sys.AT_FDCWD, fresh, 0);
+                    } catch (PosixException ignored) {
+                        // the message below is what matters
+                    }
+                }
+                throw e;
+            }
+        } catch (PosixException e) {
             throw new NodecastException(ExitCode.DESTINATION, host + ": cannot create " + file
-                    + ", where the ranks of a one-node step meet: " + why + " (--transport mpi meets in MPI instead)", e);
+                    + ", where the ranks of a one-node step meet: " + e.getMessage() + " (--transport mpi meets in MPI instead)", e);
         }
     }
 
@@ -199,80 +211,85 @@ public final class NodeTransport implements Transport {
 
     /** Rank 0: its word into the file, then the lock released, which wakes the others. */
     private void speak(byte[] data) {
-        if (channel == null) throw new IllegalStateException("rank 0 has already spoken");
-        ByteBuffer b = ByteBuffer.allocate(MAGIC.length + Integer.BYTES + data.length).put(MAGIC).putInt(data.length).put(data).flip();
-        try {
-            while (b.hasRemaining()) channel.write(b, b.position());
-        } catch (IOException e) {
+        if (fd < 0) throw new IllegalStateException("rank 0 has already spoken");
+        try (Sys sys = new Sys(); Arena arena = Arena.ofConfined()) {
+            MemorySegment word = arena.allocate(HEAD + data.length);
+            MemorySegment.copy(MAGIC, 0, word, ValueLayout.JAVA_BYTE, 0, MAGIC.length);
+            word.set(BIG_INT, MAGIC.length, data.length);
+            MemorySegment.copy(data, 0, word, ValueLayout.JAVA_BYTE, HEAD, data.length);
+            sys.pwriteFully(fd, word, word.byteSize(), 0);
+        } catch (PosixException e) {
             throw new NodecastException(ExitCode.DESTINATION, topology.host() + ": cannot write " + file
                     + " for the other ranks of this node: " + e.getMessage(), e);
         } finally {
-            closeQuietly(channel);
-            channel = null;
+            closeFile();
         }
     }
 
-    /** The other ranks: wait for rank 0's file, then for its lock; read its word; the last one removes the file. */
+    /**
+     * The other ranks: wait for rank 0's file, then for its lock; read its word; the last one removes the file.
+     * Owner and type are checked on the open descriptor, so the file judged is the file read.
+     */
     private byte[] listen(int maxBytes) {
+        byte[] path = Names.bytes(file.toString());
         long deadline = System.nanoTime() + wait.toNanos();
-        FileChannel ch = null;
-        while (ch == null) {
-            try {
-                ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
-            } catch (NoSuchFileException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 did not start this step within "
-                            + wait.toSeconds() + " s (the other ranks of a one-node step wait for it at " + file + ")");
+        try (Sys sys = new Sys()) {
+            int fd = -1;
+            while (fd < 0) {
+                try {
+                    fd = sys.openat(Sys.AT_FDCWD, path, Sys.O_RDWR | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+                } catch (PosixException e) {
+                    if (!e.is(Errno.ENOENT)) throw e;
+                    if (System.nanoTime() > deadline) {
+                        throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 did not start this step within "
+                                + wait.toSeconds() + " s (the other ranks of a one-node step wait for it at " + file + ")");
+                    }
+                    sleep();
                 }
-                sleep();
-            } catch (IOException e) {
-                throw new NodecastException(ExitCode.REMOTE, topology.host() + ": cannot open " + file + ", where rank 0 "
-                        + "tells the other ranks of this node how the step ended: " + e.getMessage(), e);
             }
-        }
-        try (FileChannel c = ch) {
-            int owner = (Integer) Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-            if (owner != uid) {
-                throw new NodecastException(ExitCode.REMOTE, topology.host() + ": " + file + " belongs to uid " + owner
-                        + ", not to this job's user: someone else's file stands where the ranks of this step meet");
-            }
-            // exclusive among the others too: each reads, appends its byte and counts, one after the other
-            FileLock lock = c.lock();
-            byte[] word = null;
             try {
-                word = read(c, maxBytes);
-                return word;
+                Sys.Stat st = sys.fstat(fd);
+                if (st.uid() != uid || !st.isRegular()) {
+                    throw new NodecastException(ExitCode.REMOTE, topology.host() + ": " + file + " belongs to uid " + st.uid()
+                            + (st.isRegular() ? "" : " and is not a regular file") + ", not to this job's user: someone else's "
+                            + "file stands where the ranks of this step meet");
+                }
+                // exclusive among the others too: each reads, appends its byte and counts, one after the other
+                sys.lockExclusive(fd, true);
+                return readAndAcknowledge(sys, fd, path, maxBytes);
             } finally {
-                // also when rank 0 left no word: the file goes with the last of the others either way
-                c.write(ByteBuffer.wrap(new byte[] {1}), c.size());
-                long record = word == null ? 0 : MAGIC.length + Integer.BYTES + word.length;
-                if (c.size() - record >= topology.size() - 1) Files.deleteIfExists(file);
-                lock.release();
+                sys.closeQuietly(fd);   // and with it the lock
             }
-        } catch (IOException e) {
+        } catch (PosixException e) {
             throw new NodecastException(ExitCode.REMOTE, topology.host() + ": cannot read " + file + ", where rank 0 "
                     + "tells the other ranks of this node how the step ended: " + e.getMessage(), e);
         }
     }
 
-    private byte[] read(FileChannel c, int maxBytes) throws IOException {
-        ByteBuffer head = ByteBuffer.allocate(MAGIC.length + Integer.BYTES);
-        while (head.hasRemaining() && c.read(head, head.position()) > 0) { /* until full or at the end */ }
-        head.flip();
-        byte[] magic = new byte[Math.min(MAGIC.length, head.remaining())];
-        head.get(magic);
-        int length = head.remaining() == Integer.BYTES ? head.getInt() : -1;
-        if (!Arrays.equals(magic, MAGIC) || length < 0 || length > maxBytes) {
-            throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 ended without telling the other ranks "
-                    + "of this node how the step ended (it died or was killed: its own messages and the launcher's say why)");
+    /** Under the lock: rank 0's word, then this rank's byte; the last of the others removes the file. */
+    private byte[] readAndAcknowledge(Sys sys, int fd, byte[] path, int maxBytes) throws PosixException {
+        long size = sys.fstat(fd).size();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment all = arena.allocate(Math.max(size, 1));
+            long got = 0;
+            for (long n; got < size && (n = sys.read(fd, all.asSlice(got), size - got)) > 0; ) got += n;
+            int length = got >= HEAD && Arrays.equals(all.asSlice(0, MAGIC.length).toArray(ValueLayout.JAVA_BYTE), MAGIC)
+                    ? all.get(BIG_INT, MAGIC.length) : -1;
+            // also when rank 0 left no word: the file goes with the last of the others either way
+            MemorySegment ack = arena.allocate(1).fill((byte) 1);
+            sys.pwriteFully(fd, ack, 1, size);
+            long record = length < 0 || HEAD + (long) length > got ? 0 : HEAD + length;
+            if (size + 1 - record >= topology.size() - 1) sys.unlinkat(Sys.AT_FDCWD, path, 0);
+            if (length < 0 || length > maxBytes) {
+                throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 ended without telling the other ranks "
+                        + "of this node how the step ended (it died or was killed: its own messages and the launcher's say why)");
+            }
+            if (HEAD + (long) length > got) {
+                throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0's word to the other ranks of this node "
+                        + "in " + file + " is cut short: it died while writing it");
+            }
+            return all.asSlice(HEAD, length).toArray(ValueLayout.JAVA_BYTE);
         }
-        ByteBuffer data = ByteBuffer.allocate(length);
-        while (data.hasRemaining() && c.read(data, MAGIC.length + Integer.BYTES + data.position()) > 0) { /* until full */ }
-        if (data.hasRemaining()) {
-            throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0's word to the other ranks of this node "
-                    + "in " + file + " is cut short: it died while writing it");
-        }
-        return data.array();
     }
 
     private static void sleep() {
@@ -284,13 +301,12 @@ public final class NodeTransport implements Transport {
         }
     }
 
-    private static void closeQuietly(FileChannel ch) {
-        if (ch == null) return;
-        try {
-            ch.close();
-        } catch (IOException ignored) {
-            // the lock goes with the descriptor either way
+    private void closeFile() {
+        if (fd < 0) return;
+        try (Sys sys = new Sys()) {
+            sys.closeQuietly(fd);   // the lock goes with the descriptor
         }
+        fd = -1;
     }
 
     @Override
@@ -305,10 +321,7 @@ public final class NodeTransport implements Transport {
 
     @Override
     public void close() {
-        if (channel != null) {
-            // rank 0 leaving without its word (an exception on the way): the others must not wait for it
-            closeQuietly(channel);
-            channel = null;
-        }
+        // rank 0 leaving without its word (an exception on the way): the others must not wait for it
+        closeFile();
     }
 }

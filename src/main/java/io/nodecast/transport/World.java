@@ -1,5 +1,8 @@
 package io.nodecast.transport;
 
+import io.nodecast.core.ExitCode;
+import io.nodecast.core.NodecastException;
+
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -19,8 +22,11 @@ import java.util.Set;
  * @param oneNode  the launcher says every rank runs on this node
  * @param step     a name the launcher gives every rank of this step alike and no other step: where the ranks of a
  *                 one-node step meet
+ * @param simulatedNodes the tests' stand-in for several nodes on one machine ({@code NODECAST_SIMULATE_NODES}): the
+ *                 ranks are cut into that many nodes by rank, and meet in MPI to be told apart
  */
-public record World(boolean launched, OptionalInt size, OptionalInt rank, boolean oneNode, Optional<String> step) {
+public record World(boolean launched, OptionalInt size, OptionalInt rank, boolean oneNode, Optional<String> step,
+                    OptionalInt simulatedNodes) {
 
     /** The process hydra starts on each node to start the ranks there: MPICH's (tried), and Intel MPI's (untried). */
     static final Set<String> HYDRA_PROXIES = Set.of("hydra_pmi_proxy", "pmi_proxy");
@@ -37,8 +43,12 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
         OptionalInt rank = first(env, "OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID");
         boolean oneNode = false;
         Optional<String> step = Optional.empty();
+        OptionalInt simulated = number(env, "NODECAST_SIMULATE_NODES");
         if (env.containsKey("NODECAST_SIMULATE_NODES")) {
-            // the tests' simulated nodes are MPI's business: the ranks must meet in MPI to be told apart
+            if (simulated.orElse(0) < 1) {
+                throw new NodecastException(ExitCode.USAGE, "NODECAST_SIMULATE_NODES must be a positive number of nodes, not '"
+                        + env.get("NODECAST_SIMULATE_NODES") + "'");
+            }
         } else if (env.containsKey("OMPI_COMM_WORLD_SIZE")) {
             oneNode = same(number(env, "OMPI_COMM_WORLD_LOCAL_SIZE"), size);
             step = text(env, "PMIX_NAMESPACE").or(() -> text(env, "OMPI_MCA_ess_base_jobid")).map(s -> "ompi-" + s);
@@ -49,7 +59,7 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
             oneNode = number(env, "SLURM_STEP_NUM_NODES").orElse(0) == 1;
             step = text(env, "SLURM_JOB_ID").map(j -> "slurm-" + j + "." + env.get("SLURM_STEP_ID").strip());
         }
-        return new World(launched, size, rank, oneNode, step);
+        return new World(launched, size, rank, oneNode, step, simulated);
     }
 
     /** The launcher says the world has one rank: nothing travels and nobody waits. */

@@ -105,7 +105,31 @@ class OneNodeStepTest {
             assertThat(step.err(i + 1)).contains("rank 0 ended without telling the other ranks of this node how the step ended");
         }
         assertThat(step.meetingPlace()).doesNotExist();
-        assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+    }
+
+    @Test
+    void aMeetingFileOfAnotherUserIsRefusedNotRead() throws Exception {
+        Step step = new Step(2);
+        Path dest = tmp.resolve("dest");
+        Path b = bundle();
+        Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!Files.exists(step.meetingPlace()) && System.nanoTime() < deadline) Thread.sleep(5);
+        new ProcessBuilder("kill", "-STOP", String.valueOf(zero.pid())).start().waitFor();
+        Path place = step.meetingPlace();
+        try {
+            // as if another user had put it there first: the name is no secret
+            Files.setAttribute(place, "unix:uid", 65534);
+            Process other = step.start(1, "bcast", "-p", dest.toString(), b.toString());
+            assertThat(step.exit(other)).isEqualTo(ExitCode.REMOTE.code());
+            assertThat(step.err(1)).contains(place + " belongs to uid 65534, not to this job's user");
+            assertThat(place).exists();
+        } finally {
+            zero.destroyForcibly();
+            new ProcessBuilder("kill", "-CONT", String.valueOf(zero.pid())).start().waitFor();
+            zero.waitFor();
+            Files.deleteIfExists(place);
+        }
     }
 
     @Test

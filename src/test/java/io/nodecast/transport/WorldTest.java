@@ -1,11 +1,13 @@
 package io.nodecast.transport;
 
+import io.nodecast.core.NodecastException;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
 import java.util.Optional;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** What each launcher's environment says about the world, and so which transport a step takes. */
 class WorldTest {
@@ -74,5 +76,9 @@ class WorldTest {
     void simulatedNodesAlwaysMeetInMpi() {
         assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_RANK", "0", "OMPI_COMM_WORLD_LOCAL_SIZE", "4",
                 "PMIX_NAMESPACE", "7", "NODECAST_SIMULATE_NODES", "2")).sharesOneNode()).isFalse();
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "NODECAST_SIMULATE_NODES", " 2 ")).simulatedNodes()).hasValue(2);
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4")).simulatedNodes()).isEmpty();
+        assertThatThrownBy(() -> of(Map.of("NODECAST_SIMULATE_NODES", "two"))).isInstanceOf(NodecastException.class)
+                .hasMessageContaining("NODECAST_SIMULATE_NODES must be a positive number of nodes, not 'two'");
     }
 }

@@ -68,29 +68,33 @@ public final class MpiTransport implements Transport {
         this.description = "mpi (" + mpi.abi.family() + ": " + Mpi.versionLine(version) + ")";
     }
 
-    /** Loads the library, initialises MPI and finds the nodes. */
-    public static MpiTransport start(Options options, Map<String, String> env) {
+    /**
+     * Loads the library, initialises MPI and finds the nodes.
+     * @param world what the launcher said, read from {@code env}
+     * @param env   where the library and the process manager's address are looked up
+     */
+    public static MpiTransport start(Options options, World world, Map<String, String> env) {
         Native lib = MpiLibrary.open(MpiLibrary.candidates(options.library(), env));
         Mpi mpi = Mpi.open(lib);
         mpi.initThread();
-        long world = mpi.abi.commWorld();
-        mpi.errorsReturn(world);
-        int rank = mpi.rank(world);
-        int size = mpi.size(world);
-        OptionalInt promised = World.of(env).size();
+        long comm = mpi.abi.commWorld();
+        mpi.errorsReturn(comm);
+        int rank = mpi.rank(comm);
+        int size = mpi.size(comm);
+        OptionalInt promised = world.size();
         if (size == 1 && promised.orElse(1) > 1) {
             mpi.finalizeMpi();
             throw new NodecastException(ExitCode.MPI, Hosts.localName() + ": " + lib.path() + " (" + mpi.abi.family()
                     + ") started a world of 1 rank, but the launcher started " + promised.getAsInt()
                     + ": the library does not belong to this launcher; name the job's MPI with --mpi-lib or NODECAST_MPI_LIB");
         }
-        int simulated = env.containsKey("NODECAST_SIMULATE_NODES") ? Integer.parseInt(env.get("NODECAST_SIMULATE_NODES").strip()) : 0;
+        int simulated = world.simulatedNodes().orElse(0);
         long node = simulated > 0
-                ? mpi.split(world, (int) ((long) rank * Math.min(simulated, size) / size), rank)
-                : mpi.splitShared(world, rank);
+                ? mpi.split(comm, (int) ((long) rank * Math.min(simulated, size) / size), rank)
+                : mpi.splitShared(comm, rank);
         mpi.errorsReturn(node);
         boolean leader = mpi.rank(node) == 0;
-        long leadersComm = mpi.split(world, leader ? 0 : Abi.UNDEFINED, rank);
+        long leadersComm = mpi.split(comm, leader ? 0 : Abi.UNDEFINED, rank);
         int[] where = {0, 0};
         if (leader) {
             mpi.errorsReturn(leadersComm);
@@ -111,27 +115,27 @@ public final class MpiTransport implements Transport {
             // Only a rank alone on its host may leave without MPI_Finalize: a launcher's proxy ends the host-mates of a
             // rank that left without it (hydra: "EXIT CODE: 9"), so several ranks per host must finalize, and between
             // hosts that can hang. Refuse that layout before any work, all ranks together, rather than hang at the end.
-            long realHost = mpi.splitShared(world, rank);
+            long realHost = mpi.splitShared(comm, rank);
             int onThisHost = mpi.size(realHost);
             boolean crowded = onThisHost > 1 && onThisHost < size;
-            if (anyRank(mpi, world, crowded)) {
+            if (anyRank(mpi, comm, crowded)) {
                 NodecastException why = new NodecastException(ExitCode.MPI, Mpi.versionLine(version).replaceAll("MPICH Version:\\s*", "MPICH ") + " over UCX (ch4:ucx) "
                         + "can hang in MPI_Finalize when a job that spans hosts runs several ranks on one (fixed in MPICH 4.2, "
                         + "pmodels/mpich#6596): start this step with one rank per host (mpiexec -ppn 1, srun --ntasks-per-node=1; "
                         + "the launcher given to activate.sh), or use MPICH 4.2 or newer");
                 if (rank == 0) {
-                    sayThenAbort(mpi, world, "nodecast: " + Hosts.localName() + " (rank 0): " + why.getMessage(), why.exitCode().code());
+                    sayThenAbort(mpi, comm, "nodecast: " + Hosts.localName() + " (rank 0): " + why.getMessage(), why.exitCode().code());
                 } else {
                     // rank 0 says why and ends the job; an abort from here could end it before the message is out
                     MemorySegment never = mpi.requestSlot();
-                    mpi.ibarrier(world, never);
+                    mpi.ibarrier(comm, never);
                     mpi.awaitPolitely(never);
                 }
                 throw why;
             }
             skipFinalize = onThisHost == 1;
         }
-        return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), world, leadersComm, options,
+        return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), comm, leadersComm, options,
                 hosts, version, skipFinalize, skipFinalize ? PmiFarewell.of(env) : Optional.empty());
     }
 
