@@ -89,17 +89,12 @@ class OneNodeStepTest {
         Path b = bundle();
         List<Process> others = List.of(step.start(1, "bcast", "-p", dest.toString(), b.toString()),
                 step.start(2, "bcast", "-p", dest.toString(), b.toString()));
-        // SIGSTOP at once, so that rank 0 cannot finish first; it is killed once it holds the meeting place
-        Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(step.meetingPlace()) && System.nanoTime() < deadline) Thread.sleep(5);
-        new ProcessBuilder("kill", "-STOP", String.valueOf(zero.pid())).start().waitFor();
+        // stopped at once, so that rank 0 cannot finish first; it is killed once it holds the meeting place
+        Process zero = step.startRankZeroStopped("bcast", "-p", dest.toString(), b.toString());
         assertThat(step.meetingPlace()).exists();
         Thread.sleep(500);
         assertThat(others).allMatch(Process::isAlive);
-        zero.destroyForcibly();
-        zero.waitFor();
-        new ProcessBuilder("kill", "-CONT", String.valueOf(zero.pid())).start().waitFor();
+        step.kill(zero);
         for (int i = 0; i < others.size(); i++) {
             assertThat(step.exit(others.get(i))).isEqualTo(ExitCode.REMOTE.code());
             assertThat(step.err(i + 1)).contains("rank 0 ended without telling the other ranks of this node how the step ended");
@@ -112,10 +107,7 @@ class OneNodeStepTest {
         Step step = new Step(2);
         Path dest = tmp.resolve("dest");
         Path b = bundle();
-        Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!Files.exists(step.meetingPlace()) && System.nanoTime() < deadline) Thread.sleep(5);
-        new ProcessBuilder("kill", "-STOP", String.valueOf(zero.pid())).start().waitFor();
+        Process zero = step.startRankZeroStopped("bcast", "-p", dest.toString(), b.toString());
         Path place = step.meetingPlace();
         try {
             // as if another user had put it there first: the name is no secret
@@ -125,9 +117,7 @@ class OneNodeStepTest {
             assertThat(step.err(1)).contains(place + " belongs to uid 65534, not to this job's user");
             assertThat(place).exists();
         } finally {
-            zero.destroyForcibly();
-            new ProcessBuilder("kill", "-CONT", String.valueOf(zero.pid())).start().waitFor();
-            zero.waitFor();
+            step.kill(zero);
             Files.deleteIfExists(place);
         }
     }
@@ -196,6 +186,21 @@ class OneNodeStepTest {
             pb.redirectOutput(tmp.resolve("out-" + rank).toFile());
             pb.redirectError(tmp.resolve("err-" + rank).toFile());
             return pb.start();
+        }
+
+        /** Rank 0, stopped (SIGSTOP) as soon as it holds the meeting place, before it can finish. */
+        Process startRankZeroStopped(String... args) throws Exception {
+            Process zero = start(0, args);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!Files.exists(meetingPlace()) && System.nanoTime() < deadline) Thread.sleep(5);
+            new ProcessBuilder("kill", "-STOP", String.valueOf(zero.pid())).start().waitFor();
+            return zero;
+        }
+
+        /** SIGKILL, as the launcher or the out-of-memory killer would; it ends a stopped process too. */
+        void kill(Process p) throws Exception {
+            p.destroyForcibly();
+            p.waitFor();
         }
 
         int exit(Process p) throws Exception {
