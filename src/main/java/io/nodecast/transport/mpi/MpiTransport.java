@@ -48,22 +48,20 @@ public final class MpiTransport implements Transport {
     private final Options options;
     private final List<String> leaderHosts;
     private final String description;
-    private final boolean skipFinalize;
-    private final Optional<PmiFarewell> farewell;
+    private final Departure departure;
     private final MemorySegment[] requests;
     private PipelinedBroadcast pipeline;  // the stream buffers, allocated on a leader's first stream
     private boolean closed;
 
     private MpiTransport(Mpi mpi, Topology topology, long world, long leaders, Options options, List<String> leaderHosts,
-                         String version, boolean skipFinalize, Optional<PmiFarewell> farewell) {
+                         String version, Departure departure) {
         this.mpi = mpi;
         this.topology = topology;
         this.world = world;
         this.leaders = leaders;
         this.options = options;
         this.leaderHosts = leaderHosts;
-        this.skipFinalize = skipFinalize;
-        this.farewell = farewell;
+        this.departure = departure;
         this.requests = new MemorySegment[] {mpi.requestSlot(), mpi.requestSlot()};
         this.description = "mpi (" + mpi.abi.family() + ": " + Mpi.versionLine(version) + ")";
     }
@@ -110,7 +108,7 @@ public final class MpiTransport implements Transport {
         String host = Hosts.localName() + (simulated > 0 ? "-n" + nodeIndex : "");
         List<String> hosts = leader ? exchangeHosts(mpi, leadersComm, host, nodes) : List.of();
         String version = mpi.libraryVersion();
-        boolean skipFinalize = false;
+        Departure departure = new Departure.Finalize();
         if (Mpi.finalizeMayHang(version)) {
             // Only a rank alone on its host may leave without MPI_Finalize: a launcher's proxy ends the host-mates of a
             // rank that left without it (hydra: "EXIT CODE: 9"), so several ranks per host must finalize, and between
@@ -133,10 +131,10 @@ public final class MpiTransport implements Transport {
                 }
                 throw why;
             }
-            skipFinalize = onThisHost == 1;
+            if (onThisHost == 1) departure = new Departure.Leave(PmiFarewell.of(env));
         }
         return new MpiTransport(mpi, new Topology(rank, size, nodeIndex, nodes, leader, host), comm, leadersComm, options,
-                hosts, version, skipFinalize, skipFinalize ? PmiFarewell.of(env) : Optional.empty());
+                hosts, version, departure);
     }
 
     /** Whether {@code flag} is true on any rank of {@code comm}. */
@@ -355,12 +353,24 @@ public final class MpiTransport implements Transport {
         // every message has arrived everywhere once all ranks are here: what MPI_Finalize adds is tidying
         mpi.ibarrier(world, requests[0]);
         mpi.awaitPolitely(requests[0]);
-        if (!skipFinalize) {
-            mpi.finalizeMpi();
-            return;
+        switch (departure) {
+            case Departure.Finalize() -> mpi.finalizeMpi();
+            case Departure.Leave(Optional<PmiFarewell> farewell) -> farewell.flatMap(PmiFarewell::say).ifPresent(why -> System.err.println(
+                    "nodecast: " + topology.host() + " (rank " + topology.rank() + "): left without MPI_Finalize and the launcher "
+                    + "was not told (" + why + "); it may report this rank as failed"));
         }
-        farewell.flatMap(PmiFarewell::say).ifPresent(why -> System.err.println("nodecast: " + topology.host()
-                + " (rank " + topology.rank() + "): left without MPI_Finalize and the launcher was not told (" + why
-                + "); it may report this rank as failed"));
+    }
+
+    /** How a rank leaves MPI once the step is over. */
+    private sealed interface Departure {
+        /** {@code MPI_Finalize}, as every MPI program does. */
+        record Finalize() implements Departure {}
+
+        /**
+         * Out without {@code MPI_Finalize}, where it can hang (Debian's MPICH 4.0 over UCX) and this rank is alone on
+         * its host; the process manager is told, if it listens on a PMI-1 wire, so that it does not take the exit for a
+         * crash.
+         */
+        record Leave(Optional<PmiFarewell> farewell) implements Departure {}
     }
 }
