@@ -34,6 +34,8 @@ public final class Sys implements AutoCloseable {
     private final MemorySegment how = arena.allocate(OPEN_HOW_SIZE, 8);
     private final MemorySegment statx = arena.allocate(STATX_SIZE, 8);
     private final MemorySegment times = arena.allocate(32, 8);
+    /** struct pollfd {int fd; short events; short revents}, then a struct timespec for ppoll's timeout. */
+    private final MemorySegment poll = arena.allocate(32, 8);
     private final MemorySegment empty = arena.allocate(1);
     private static final long DENTS_SIZE = 32 << 10;
     private MemorySegment dents;   // made by the first list(): few threads ever list a directory
@@ -203,8 +205,7 @@ public final class Sys implements AutoCloseable {
 
     /** Whether {@code fd} has data to read (or its end) within {@code millis}; false when the time runs out. */
     public boolean awaitReadable(int fd, long millis) throws PosixException {
-        // struct pollfd {int fd; short events; short revents}, then a struct timespec for ppoll's timeout
-        MemorySegment pollfd = times;
+        MemorySegment pollfd = poll;
         pollfd.set(ValueLayout.JAVA_INT, 0, fd);
         pollfd.set(ValueLayout.JAVA_SHORT, 4, POLLIN);
         pollfd.set(ValueLayout.JAVA_SHORT, 6, (short) 0);
