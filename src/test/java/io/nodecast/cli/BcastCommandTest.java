@@ -4,6 +4,7 @@ import io.nodecast.bundle.Checksums;
 import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.testing.Cli;
+import io.nodecast.testing.Launcher;
 import io.nodecast.testing.TarBuilder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,6 +13,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -122,11 +125,39 @@ class BcastCommandTest {
     }
 
     @Test
-    void reportFileIsJson() throws IOException {
-        Path b = bundle("r.tar", new TarBuilder().file("f", "x"));
+    void reportFileIsJsonThatAJsonParserReadsBackWhateverThePathsHold() throws IOException {
+        // a quote, a backslash and a tab: what a hand-written encoder gets wrong
+        Path b = bundle("r \"q\" \\ \t.tar", new TarBuilder().file("f", "x"));
         Path report = tmp.resolve("report.json");
         assertThat(Cli.run("bcast", "--report", report.toString(), "-p", tmp.resolve("d").toString(), b.toString()).exit()).isZero();
-        assertThat(Files.readString(report)).contains("\"ok\": true", "\"bundle\": \"" + b + "\"", "\"unpack_seconds\"");
+        assertThat(readBack(report, "r['ok'], r['bundles'][0]['bundle'], r['bundles'][0]['files'], r['failures']"))
+                .isEqualTo("[true, " + jsonString(b.toString()) + ", 1, []]");
+
+        Path missing = tmp.resolve("gone \"x\".tar");
+        assertThat(Cli.run("bcast", "--report", report.toString(), "-p", tmp.resolve("d").toString(), missing.toString()).exit())
+                .isEqualTo(ExitCode.BUNDLE.code());
+        String failure = readBack(report, "r['ok'], r['failures'][0]['exit_code'], r['failures'][0]['message']");
+        assertThat(failure).startsWith("[false, " + ExitCode.BUNDLE.code() + ", ").contains(jsonString(missing.toString()).replaceAll("^\"|\"$", ""));
+    }
+
+    /** The report as Python's json module reads it, the expression printed back as JSON (ASCII-escaped). */
+    private static String readBack(Path report, String expression) {
+        Launcher.Result r = Launcher.exec(List.of("python3", "-c", "import json, sys; r = json.load(open(sys.argv[1], encoding='utf-8')); "
+                + "print(json.dumps([" + expression + "]))", report.toString()), Map.of());
+        assertThat(r.exit()).as("python3's json module reads the report: " + r.err()).isZero();
+        return r.out().strip();
+    }
+
+    /** A string as Python's json.dumps writes it (ASCII only, so the comparison does not depend on the encoder). */
+    private static String jsonString(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') b.append('\\').append(c);
+            else if (c == '\t') b.append("\\t");
+            else if (c < 0x20 || c > 0x7e) b.append(String.format("\\u%04x", (int) c));
+            else b.append(c);
+        }
+        return b.append('"').toString();
     }
 
     @Test
