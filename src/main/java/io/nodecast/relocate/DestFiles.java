@@ -1,6 +1,8 @@
 package io.nodecast.relocate;
 
+import java.io.Closeable;
 import java.io.IOException;
+import java.util.List;
 
 /**
  * The only file operations relocation makes inside DEST, by path relative to it. An implementation must
@@ -27,4 +29,24 @@ public interface DestFiles {
      * unpack): it is made writable for the rename and given its mode back.
      */
     void replace(String rel, byte[] content) throws IOException;
+
+    /**
+     * The regular file at {@code rel}, open for reading from its start, with the same checks as {@link #read} but
+     * no size limit: a binary is scanned in pieces.
+     *
+     * @throws java.nio.file.NoSuchFileException if there is nothing at rel
+     */
+    Reader open(String rel) throws IOException;
+
+    /** A file of DEST, read in order. */
+    interface Reader extends Closeable {
+        /** Up to {@code len} bytes into {@code into} at {@code off}; -1 at the end of the file. */
+        int read(byte[] into, int off, int len) throws IOException;
+    }
+
+    /**
+     * Replaces the regular file at {@code rel}, as {@link #replace} does, by a copy of itself with the patches
+     * written over it: a binary relocated without holding it in memory.
+     */
+    void patch(String rel, List<Rewrite.Patch> patches) throws IOException;
 }

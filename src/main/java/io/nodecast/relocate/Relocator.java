@@ -21,6 +21,8 @@ import java.util.Optional;
 public final class Relocator {
     /** Files above this size are not read into memory; the bundle writer leaves them out of the manifest. */
     public static final int MAX_FILE_BYTES = 512 << 20;
+    /** How much of a binary is scanned at a time. */
+    static final int PIECE = 1 << 20;
 
     private Relocator() {}
 
@@ -65,20 +67,20 @@ public final class Relocator {
                 notes.add(e.path() + ": not relocated: the new path is longer than the original, and a binary has no room for that: left as it is");
                 continue;
             }
-            byte[] in;
-            try {
-                in = files.read(e.path(), MAX_FILE_BYTES);
-            } catch (NoSuchFileException nsf) {
-                throw new NodecastException(ExitCode.BUNDLE, "relocation: '" + e.path() + "' is in the bundle's relocation list "
-                        + "but was not unpacked in " + dest, nsf);
-            } catch (IOException io) {
-                throw failure("read", e.path(), dest, io);
+            Rewrite.Result r;
+            if (e.kind() == Manifest.Kind.CSTRING) {
+                r = binary(files, e.path(), mappings, dest);
+            } else {
+                byte[] in;
+                try {
+                    in = files.read(e.path(), MAX_FILE_BYTES);
+                } catch (NoSuchFileException nsf) {
+                    throw notUnpacked(e.path(), dest, nsf);
+                } catch (IOException io) {
+                    throw failure("read", e.path(), dest, io);
+                }
+                r = e.kind() == Manifest.Kind.SHEBANG ? Rewrite.script(in, mappings) : Rewrite.text(in, mappings);
             }
-            Rewrite.Result r = switch (e.kind()) {
-                case TEXT -> Rewrite.text(in, mappings);
-                case SHEBANG -> Rewrite.script(in, mappings);
-                case CSTRING -> Rewrite.cstring(in, mappings);
-            };
             switch (r) {
                 case Rewrite.Result.Changed c -> {
                     try {
@@ -89,6 +91,14 @@ public final class Relocator {
                     rewritten++;
                     c.note().ifPresent(n -> notes.add(e.path() + ": " + n));
                 }
+                case Rewrite.Result.Patched p -> {
+                    try {
+                        files.patch(e.path(), p.patches());
+                    } catch (IOException io) {
+                        throw failure("rewrite", e.path(), dest, io);
+                    }
+                    rewritten++;
+                }
                 case Rewrite.Result.Refused f -> notes.add(e.path() + ": not relocated: " + f.why());
                 case Rewrite.Result.Unchanged u -> { }
             }
@@ -97,6 +107,46 @@ public final class Relocator {
                 manifest.files().size(), manifest.origins().size() == 1 ? manifest.origins().getFirst().path()
                         : manifest.origins().size() + " original paths", (System.nanoTime() - t0) / 1e9));
         return new Outcome(rewritten, notes);
+    }
+
+    /**
+     * A binary, scanned in pieces of {@value #PIECE} bytes: a 45 MB static library is never in memory whole, nor
+     * copied there twice (on a virtual machine, fresh memory for it cost more than the rest of the relocation).
+     */
+    private static Rewrite.Result binary(DestFiles files, String rel, List<Rewrite.Mapping> mappings, Path dest) {
+        Rewrite.CStringScan scan = new Rewrite.CStringScan(mappings);
+        int window = scan.window();
+        byte[] buf = new byte[PIECE + window];
+        try (DestFiles.Reader in = files.open(rel)) {
+            long base = 0;
+            int filled = 0;
+            boolean end = false;
+            while (true) {
+                while (!end && filled < buf.length) {
+                    int n = in.read(buf, filled, buf.length - filled);
+                    if (n < 0) end = true;
+                    else filled += n;
+                }
+                // a path that starts before the limit has all the bytes it is judged on in the buffer
+                int limit = end ? filled : filled - window;
+                Optional<String> refused = scan.scan(buf, filled, base, limit);
+                if (refused.isPresent()) return new Rewrite.Result.Refused(refused.get());
+                if (end) break;
+                System.arraycopy(buf, limit, buf, 0, filled - limit);
+                base += limit;
+                filled -= limit;
+            }
+        } catch (NoSuchFileException nsf) {
+            throw notUnpacked(rel, dest, nsf);
+        } catch (IOException io) {
+            throw failure("read", rel, dest, io);
+        }
+        return scan.patches().isEmpty() ? new Rewrite.Result.Unchanged() : new Rewrite.Result.Patched(scan.patches());
+    }
+
+    private static NodecastException notUnpacked(String rel, Path dest, NoSuchFileException nsf) {
+        return new NodecastException(ExitCode.BUNDLE, "relocation: '" + rel + "' is in the bundle's relocation list "
+                + "but was not unpacked in " + dest, nsf);
     }
 
     /** Each original path of the manifest and its new absolute path under dest. */

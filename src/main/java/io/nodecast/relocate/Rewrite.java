@@ -3,6 +3,7 @@ package io.nodecast.relocate;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -48,6 +49,86 @@ public final class Rewrite {
 
         /** Left as it is, for the reason given (a -v line). */
         record Refused(String why) implements Result {}
+
+        /** A large binary, scanned in pieces: the same length, these bytes written over it ({@link CStringScan}). */
+        record Patched(List<Patch> patches) implements Result {
+            public Patched {
+                patches = List.copyOf(patches);
+            }
+        }
+    }
+
+    /** {@code bytes} written over a binary at {@code offset}; a binary's length never changes. */
+    public record Patch(long offset, byte[] bytes) {}
+
+    /**
+     * The C strings of a binary, scanned in pieces of any size: the patches {@link #cstring} would make, without the
+     * whole file in memory. Each piece must carry {@link #window} bytes past its limit (or reach the end of the file),
+     * so that a path that starts before the limit is judged on the same bytes as in the whole file.
+     */
+    public static final class CStringScan {
+        private final List<Mapping> mappings;
+        private final List<Patch> patches = new ArrayList<>();
+        private long resume;
+
+        public CStringScan(List<Mapping> mappings) {
+            this.mappings = mappings;
+        }
+
+        /** How many bytes a path starting at some offset needs to be judged: the path, the byte after, the tail kept. */
+        public int window() {
+            int longest = 0;
+            for (Mapping m : mappings) longest = Math.max(longest, m.from().length);
+            return longest + TAIL_KEPT + 1;
+        }
+
+        /**
+         * Scans the paths that start in {@code [0, limit)} of {@code in}; {@code in[0, end)} is the file from offset
+         * {@code base}, and {@code end} is the file's end or at least {@link #window} bytes past {@code limit}.
+         * @return why the file must be left as it is, once a path cannot be rewritten; then scan no further
+         */
+        public Optional<String> scan(byte[] in, int end, long base, int limit) {
+            int i = (int) Math.max(0, resume - base);
+            while ((i = find(in, i, limit, end, mappings)) >= 0) {
+                Mapping m = matchAt(in, i, end, mappings);
+                byte[] old = m.from(), neu = m.to();
+                int after = i + old.length;
+                int shorter = old.length - neu.length;
+                if (shorter < 0) {
+                    return Optional.of("the new path is " + (-shorter) + " bytes longer than " + new String(old, StandardCharsets.UTF_8)
+                            + ", and a binary has no room for that: left as it is");
+                }
+                int nul = -1;
+                for (int k = after; k < end && k <= after + TAIL_KEPT; k++) {
+                    if (in[k] == 0) {
+                        nul = k;
+                        break;
+                    }
+                }
+                byte[] patch;
+                if (nul < 0 || sameTail(old, neu, TAIL_KEPT - (nul - after))) {
+                    patch = new byte[old.length];
+                    Arrays.fill(patch, 0, shorter, (byte) '/');
+                    System.arraycopy(neu, 0, patch, shorter, neu.length);
+                } else if (shorter > TAIL_KEPT) {
+                    patch = new byte[neu.length + nul - after + 1];
+                    System.arraycopy(neu, 0, patch, 0, neu.length);
+                    System.arraycopy(in, after, patch, neu.length, nul - after);
+                } else {
+                    return Optional.of("a string ends " + (nul - after) + " bytes after " + new String(old, StandardCharsets.UTF_8)
+                            + ", and the new path is only " + shorter + " bytes shorter: the linker may have merged the string's "
+                            + "tail with another one, which rewriting it would change; left as it is");
+                }
+                patches.add(new Patch(base + i, patch));
+                i = after;
+                resume = base + after;
+            }
+            return Optional.empty();
+        }
+
+        public List<Patch> patches() {
+            return List.copyOf(patches);
+        }
     }
 
     /** Whether a byte can continue a file name, so that a match ending before it is not a whole path. */
@@ -74,6 +155,11 @@ public final class Rewrite {
 
     /** The first offset in [from, end) where an original path starts as a whole path; -1 if none. */
     public static int find(byte[] in, int from, int end, List<Mapping> mappings) {
+        return find(in, from, end, end, mappings);
+    }
+
+    /** The first offset in [from, limit) where an original path starts as a whole path in {@code in[0, end)}; -1 if none. */
+    static int find(byte[] in, int from, int limit, int end, List<Mapping> mappings) {
         // a plain indexed loop: this runs over every byte of a prefix at bundle time
         byte[][] froms = new byte[mappings.size()][];
         for (int k = 0; k < froms.length; k++) froms[k] = mappings.get(k).from();
@@ -81,7 +167,7 @@ public final class Rewrite {
         byte first = froms[0][0];
         boolean sameFirst = true;
         for (byte[] f : froms) sameFirst &= f[0] == first;
-        for (int i = from; i < end; i++) {
+        for (int i = from; i < limit; i++) {
             byte b = in[i];
             if (sameFirst) {
                 if (b != first) continue;
@@ -172,40 +258,13 @@ public final class Rewrite {
      * </ul>
      */
     public static Result cstring(byte[] in, List<Mapping> mappings) {
-        byte[] out = null;
-        int i = 0;
-        while ((i = find(in, i, in.length, mappings)) >= 0) {
-            Mapping m = matchAt(in, i, in.length, mappings);
-            byte[] old = m.from(), neu = m.to();
-            int after = i + old.length;
-            int shorter = old.length - neu.length;
-            if (shorter < 0) {
-                return new Result.Refused("the new path is " + (-shorter) + " bytes longer than " + new String(old, StandardCharsets.UTF_8)
-                        + ", and a binary has no room for that: left as it is");
-            }
-            int nul = -1;
-            for (int k = after; k < in.length && k <= after + TAIL_KEPT; k++) {
-                if (in[k] == 0) {
-                    nul = k;
-                    break;
-                }
-            }
-            if (out == null) out = in.clone();
-            if (nul < 0 || sameTail(old, neu, TAIL_KEPT - (nul - after))) {
-                for (int k = 0; k < shorter; k++) out[i + k] = '/';
-                System.arraycopy(neu, 0, out, i + shorter, neu.length);
-            } else if (shorter > TAIL_KEPT) {
-                System.arraycopy(neu, 0, out, i, neu.length);
-                System.arraycopy(in, after, out, i + neu.length, nul - after);
-                out[i + neu.length + nul - after] = 0;
-            } else {
-                return new Result.Refused("a string ends " + (nul - after) + " bytes after " + new String(old, StandardCharsets.UTF_8)
-                        + ", and the new path is only " + shorter + " bytes shorter: the linker may have merged the string's "
-                        + "tail with another one, which rewriting it would change; left as it is");
-            }
-            i = after;
-        }
-        return out == null ? new Result.Unchanged() : new Result.Changed(out, Optional.empty());
+        CStringScan scan = new CStringScan(mappings);
+        Optional<String> refused = scan.scan(in, in.length, 0, in.length);
+        if (refused.isPresent()) return new Result.Refused(refused.get());
+        if (scan.patches().isEmpty()) return new Result.Unchanged();
+        byte[] out = in.clone();
+        for (Patch p : scan.patches()) System.arraycopy(p.bytes(), 0, out, (int) p.offset(), p.bytes().length);
+        return new Result.Changed(out, Optional.empty());
     }
 
     /** How many bytes at the end of a C string are kept as they were, for constants merged into its tail. */

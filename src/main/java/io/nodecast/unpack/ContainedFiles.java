@@ -2,10 +2,12 @@ package io.nodecast.unpack;
 
 import io.nodecast.posix.PosixException;
 import io.nodecast.relocate.DestFiles;
+import io.nodecast.relocate.Rewrite;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
+import java.util.List;
 
 /**
  * Relocation's file operations on the extractor's own {@link Containment}: the relocation list comes from the bundle,
@@ -24,6 +26,48 @@ final class ContainedFiles implements DestFiles {
         byte[] b = box.readFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), maxBytes);
         if (b == null) throw new NoSuchFileException(rel);
         return b;
+    }
+
+    @Override
+    public Reader open(String rel) throws IOException {
+        Containment.OpenFile f;
+        try {
+            f = box.openFile(box.name(rel.getBytes(StandardCharsets.UTF_8)));
+        } catch (PosixException e) {
+            throw new IOException(rel + ": " + e.reason(), e);
+        }
+        if (f == null) throw new NoSuchFileException(rel);
+        return new Reader() {
+            @Override
+            public int read(byte[] into, int off, int len) throws IOException {
+                try {
+                    int n = f.read(into, off, len);
+                    return n == 0 ? -1 : n;
+                } catch (PosixException e) {
+                    throw new IOException(rel + ": " + e.reason(), e);
+                }
+            }
+
+            @Override
+            public void close() {
+                f.close();
+            }
+        };
+    }
+
+    @Override
+    public void patch(String rel, List<Rewrite.Patch> patches) throws IOException {
+        long[] offsets = new long[patches.size()];
+        byte[][] bytes = new byte[patches.size()][];
+        for (int k = 0; k < offsets.length; k++) {
+            offsets[k] = patches.get(k).offset();
+            bytes[k] = patches.get(k).bytes();
+        }
+        try {
+            box.patchFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), offsets, bytes);
+        } catch (PosixException e) {
+            throw new IOException(rel + ": " + e.reason(), e);
+        }
     }
 
     @Override

@@ -8,6 +8,9 @@ import io.nodecast.posix.Names;
 import io.nodecast.posix.PosixException;
 import io.nodecast.posix.Sys;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -66,6 +69,8 @@ final class Containment implements AutoCloseable {
     static final Set<Rule> ALL = EnumSet.allOf(Rule.class);
 
     private static final int PATH_MAX = 4096, NAME_MAX = 255, CACHED_DIRS = 64;
+    /** Relocation reads and copies files through a buffer this large, whatever their size. */
+    private static final int COPY_BYTES = 1 << 20;
     private static final byte[] META = Destination.META.getBytes(StandardCharsets.US_ASCII);
 
     /** A member's name split into components, already past the name rules. */
@@ -318,40 +323,76 @@ final class Containment implements AutoCloseable {
         }
     }
 
-    /**
-     * The contents of the regular file at p, for relocation after the unpack; never through a link.
-     *
-     * @return null when nothing is there
-     */
-    byte[] readFile(EntryPath p, int maxBytes) throws PosixException {
+    /** A regular file of DEST, opened without following a link; -1 if nothing is there. */
+    private int openRegular(EntryPath p) throws PosixException {
         if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
         int parent = parentOf(p);
         int fd;
         try {
             fd = sys.openat(parent, p.last(), Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
         } catch (PosixException e) {
-            if (e.is(Errno.ENOENT)) return null;
+            if (e.is(Errno.ENOENT)) return -1;
             if (e.is(Errno.ELOOP)) throw unsafe(p.shown(), "is a symbolic link; relocation never follows one");
             throw e;
         }
         try {
-            Sys.Stat st = sys.fstat(fd);
-            if (!st.isRegular()) throw unsafe(p.shown(), "is not a regular file");
-            if (st.size() > maxBytes) throw unsafe(p.shown(), "is larger than " + maxBytes + " bytes");
-            byte[] out = new byte[(int) st.size()];
-            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-                java.lang.foreign.MemorySegment buf = a.allocate(Math.max(1, out.length));
-                long got = 0;
-                while (got < out.length) {
-                    long n = sys.read(fd, buf.asSlice(got), out.length - got);
-                    if (n == 0) break;
-                    got += n;
-                }
-                java.lang.foreign.MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, out, 0, (int) got);
-                return got == out.length ? out : Arrays.copyOf(out, (int) got);
-            }
-        } finally {
+            if (!sys.fstat(fd).isRegular()) throw unsafe(p.shown(), "is not a regular file");
+            return fd;
+        } catch (PosixException | RuntimeException e) {
             sys.closeQuietly(fd);
+            throw e;
+        }
+    }
+
+    /**
+     * The contents of the regular file at p, for relocation after the unpack; never through a link.
+     *
+     * @return null when nothing is there
+     */
+    byte[] readFile(EntryPath p, int maxBytes) throws PosixException {
+        try (OpenFile f = openFile(p)) {
+            if (f == null) return null;
+            if (f.size() > maxBytes) throw unsafe(p.shown(), "is larger than " + maxBytes + " bytes");
+            byte[] out = new byte[(int) f.size()];
+            int got = 0;
+            for (int n; got < out.length && (n = f.read(out, got, out.length - got)) > 0; ) got += n;
+            return got == out.length ? out : Arrays.copyOf(out, got);
+        }
+    }
+
+    /** A regular file of DEST, open for reading in order (relocation's scan of a binary); null if nothing is there. */
+    OpenFile openFile(EntryPath p) throws PosixException {
+        int fd = openRegular(p);
+        return fd < 0 ? null : new OpenFile(fd, sys.fstat(fd).size());
+    }
+
+    /** An open regular file, read through a small native buffer, so a large file never sits in memory whole. */
+    final class OpenFile implements AutoCloseable {
+        private final int fd;
+        private final long size;
+        private final Arena arena = Arena.ofConfined();
+        private final MemorySegment scratch = arena.allocate(COPY_BYTES);
+
+        private OpenFile(int fd, long size) {
+            this.fd = fd;
+            this.size = size;
+        }
+
+        long size() {
+            return size;
+        }
+
+        /** Up to {@code len} bytes at the file's position into {@code into[off...]}; 0 at its end. */
+        int read(byte[] into, int off, int len) throws PosixException {
+            int n = (int) sys.read(fd, scratch, Math.min(len, COPY_BYTES));
+            MemorySegment.copy(scratch, ValueLayout.JAVA_BYTE, 0, into, off, n);
+            return n;
+        }
+
+        @Override
+        public void close() {
+            sys.closeQuietly(fd);
+            arena.close();
         }
     }
 
@@ -361,6 +402,43 @@ final class Containment implements AutoCloseable {
      * busy" cannot happen), and a failure leaves it whole.
      */
     void replaceFile(EntryPath p, byte[] content) throws PosixException {
+        replace(p, fd -> {
+            try (Arena a = Arena.ofConfined()) {
+                MemorySegment buf = a.allocate(COPY_BYTES);
+                for (int at = 0; at < content.length; at += COPY_BYTES) {
+                    int n = Math.min(COPY_BYTES, content.length - at);
+                    MemorySegment.copy(content, at, buf, ValueLayout.JAVA_BYTE, 0, n);
+                    sys.writeFully(fd, buf, n);
+                }
+            }
+        });
+    }
+
+    /**
+     * Replaces the regular file at p, as {@link #replaceFile} does, by a copy of itself with {@code patches[k]} written
+     * at {@code offsets[k]}: a binary relocated in place, its length unchanged, never whole in memory.
+     */
+    void patchFile(EntryPath p, long[] offsets, byte[][] patches) throws PosixException {
+        replace(p, fd -> {
+            try (OpenFile old = openFile(p); Arena a = Arena.ofConfined()) {
+                if (old == null) throw unsafe(p.shown(), "disappeared while it was relocated");
+                for (long n; (n = sys.read(old.fd, old.scratch, COPY_BYTES)) > 0; ) sys.writeFully(fd, old.scratch, n);
+                for (int k = 0; k < offsets.length; k++) {
+                    MemorySegment bytes = a.allocate(Math.max(1, patches[k].length));
+                    MemorySegment.copy(patches[k], 0, bytes, ValueLayout.JAVA_BYTE, 0, patches[k].length);
+                    sys.pwriteFully(fd, bytes, patches[k].length, offsets[k]);
+                }
+            }
+        });
+    }
+
+    /** What a {@link #replace} writes into the new file, through its descriptor. */
+    @FunctionalInterface
+    private interface Content {
+        void writeTo(int fd) throws PosixException;
+    }
+
+    private void replace(EntryPath p, Content content) throws PosixException {
         if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
         int parent = parentOf(p);
         Sys.Stat old = sys.lstatat(parent, p.last());
@@ -372,11 +450,7 @@ final class Containment implements AutoCloseable {
         int fd = sys.openat(parent, tmp, Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0600);
         boolean done = false;
         try {
-            try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-                java.lang.foreign.MemorySegment buf = a.allocate(Math.max(1, content.length));
-                java.lang.foreign.MemorySegment.copy(content, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, content.length);
-                sys.writeFully(fd, buf, content.length);
-            }
+            content.writeTo(fd);
             sys.fchmod(fd, old.permissions());
             sys.futimens(fd, old.mtimeSeconds(), old.mtimeNanos());
             sys.close(fd);

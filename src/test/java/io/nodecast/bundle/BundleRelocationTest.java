@@ -43,9 +43,31 @@ class BundleRelocationTest {
         Files.writeString(prefix.resolve("lib/python3.11/_sysconfigdata__linux.py"), "build_time_vars = {'prefix': '" + p + "'}\n");
         Files.writeString(prefix.resolve("lib/python3.11/elsewhere.txt"), "a sibling: " + p + "-dbg/lib\n");
         Files.write(prefix.resolve("lib/libpy.so"), bytes("\u007fELF\u0002\u0001\0\0" + p + "/lib/python3.11\0"));
-        Files.write(prefix.resolve("lib/libpy.a"), bytes("!<arch>\n\0" + p + "/include\0"));
+        Files.write(prefix.resolve("lib/libpy.a"), bigArchive());
         Files.write(prefix.resolve("lib/data.zip"), bytes("PK\u0003\u0004\0" + p + "\0"));
         Files.write(prefix.resolve("lib/python3.11/__pycache__/m.cpython-311.pyc"), bytes("\u00a7\r\r\n\0" + p + "/lib/m.py"));
+    }
+
+    /**
+     * Where {@link #bigArchive} names the prefix: across and beside the 1 MiB pieces relocation scans a binary in, and
+     * across the end of the bytes read with a piece (a path's length, its next byte and the 7 of a C string's tail).
+     */
+    private int[] at() {
+        int piece = 1 << 20, window = bytes(p).length + 8;
+        return new int[] {9, piece - 40, piece + window - 3, piece + 300, 2 * piece - 40, 2 * piece + window - 3, (3 << 20) - 200};
+    }
+
+    /** A static library of 3 MiB naming the prefix at {@link #at}, each path followed by a NUL or a longer string. */
+    private byte[] bigArchive() {
+        byte[] a = new byte[3 << 20];
+        for (int i = 0; i < a.length; i++) a[i] = (byte) ('a' + i % 23);
+        System.arraycopy(bytes("!<arch>\n\0"), 0, a, 0, 9);
+        int[] at = at();
+        for (int k = 0; k < at.length; k++) {
+            byte[] path = bytes("\0" + p + (k % 2 == 0 ? "/include\0" : "/lib/python3.11/config\0"));
+            System.arraycopy(path, 0, a, at[k] - 1, path.length);
+        }
+        return a;
     }
 
     private static byte[] bytes(String s) {
@@ -108,6 +130,19 @@ class BundleRelocationTest {
         String so = new String(Files.readAllBytes(dest.resolve("lib/libpy.so")), StandardCharsets.ISO_8859_1);
         assertThat(so).doesNotContain(p).contains(dest + "/lib/python3.11\0");
         assertThat(Files.size(dest.resolve("lib/libpy.so"))).isEqualTo(Files.size(prefix.resolve("lib/libpy.so")));
+        byte[] a = Files.readAllBytes(dest.resolve("lib/libpy.a"));
+        byte[] before = Files.readAllBytes(prefix.resolve("lib/libpy.a"));
+        assertThat(a).as("scanned in pieces, patched as if read whole").isEqualTo(
+                ((io.nodecast.relocate.Rewrite.Result.Changed) io.nodecast.relocate.Rewrite.cstring(before,
+                        List.of(io.nodecast.relocate.Rewrite.Mapping.of(p, dest.toString())))).bytes());
+        String archive = new String(a, StandardCharsets.ISO_8859_1);
+        assertThat(archive).doesNotContain(p);
+        String pad = "/".repeat(p.length() - dest.toString().length());
+        int[] at = at();
+        for (int k = 0; k < at.length; k++) {
+            assertThat(archive.substring(at[k])).as("the path at %d", at[k])
+                    .startsWith(pad + dest + (k % 2 == 0 ? "/include\0" : "/lib/python3.11/config\0"));
+        }
         assertThat(new String(Files.readAllBytes(dest.resolve("lib/python3.11/__pycache__/m.cpython-311.pyc")), StandardCharsets.ISO_8859_1))
                 .as("bytecode: the import system fixes the path itself").contains(p);
     }

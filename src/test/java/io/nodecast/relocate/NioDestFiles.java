@@ -14,6 +14,7 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -74,6 +75,29 @@ public final class NioDestFiles implements DestFiles {
         } finally {
             if (opened) Files.setPosixFilePermissions(dir, dirMode);
         }
+    }
+
+    @Override
+    public Reader open(String rel) throws IOException {
+        InputStream in = Files.newInputStream(regularFile(rel), StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        return new Reader() {
+            @Override
+            public int read(byte[] into, int off, int len) throws IOException {
+                return in.read(into, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                in.close();
+            }
+        };
+    }
+
+    @Override
+    public void patch(String rel, List<Rewrite.Patch> patches) throws IOException {
+        byte[] b = Files.readAllBytes(regularFile(rel));
+        for (Rewrite.Patch p : patches) System.arraycopy(p.bytes(), 0, b, (int) p.offset(), p.bytes().length);
+        replace(rel, b);
     }
 
     /** rel under root with every directory a real one and the last component a regular file, none a link. */

@@ -140,6 +140,16 @@ class RelocatorTest {
             public void replace(String rel, byte[] content) throws IOException {
                 throw new IOException("No space left on device");
             }
+
+            @Override
+            public Reader open(String rel) throws IOException {
+                return real.open(rel);
+            }
+
+            @Override
+            public void patch(String rel, List<Rewrite.Patch> patches) throws IOException {
+                throw new IOException("No space left on device");
+            }
         };
         assertThatThrownBy(() -> Relocator.apply(manifest(new Manifest.Entry(Manifest.Kind.TEXT, "lib/a.pc")), d, full))
                 .isInstanceOf(NodecastException.class).hasMessageContaining("'lib/a.pc'").hasMessageContaining(d + " is full")
@@ -166,6 +176,33 @@ class RelocatorTest {
         assertThat(o.notes()).hasSize(2).first().asString().startsWith("lib/libx.so: not relocated: ").contains("longer than the original");
         assertThat(o.notes().getLast()).startsWith("relocated to " + d + ": 0 of the 1 files that name " + OLD + " (");
         assertThat(Files.readAllBytes(d.resolve("lib/libx.so"))).isEqualTo(bin);
+    }
+
+    @Test
+    void aBinaryRefusedInItsLastPieceIsLeftWholeThoughEarlierPiecesHadPathsToPatch() throws Exception {
+        Path d = dest();
+        String old = d + "12345";   // the new path is 5 bytes shorter: too few to keep a merged tail of 3
+        byte[] fits = ("\0" + old + "/lib/python3.11\0").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] refused = ("\0" + old + "/ab\0").getBytes(StandardCharsets.ISO_8859_1);
+        byte[] bin = new byte[3 * Relocator.PIECE];
+        System.arraycopy(fits, 0, bin, 100, fits.length);
+        System.arraycopy(fits, 0, bin, Relocator.PIECE - 4, fits.length);
+        System.arraycopy(refused, 0, bin, 3 * Relocator.PIECE - 50, refused.length);
+        Files.write(d.resolve("lib/libx.a"), bin);
+        Manifest m = new Manifest(List.of(new Manifest.Origin(old, "")), List.of(new Manifest.Entry(Manifest.Kind.CSTRING, "lib/libx.a")));
+        Relocator.Outcome o = Relocator.apply(m, d, new NioDestFiles(d));
+        assertThat(o.rewritten()).isZero();
+        assertThat(o.notes().getFirst()).startsWith("lib/libx.a: not relocated: a string ends 3 bytes after " + old);
+        assertThat(Files.readAllBytes(d.resolve("lib/libx.a"))).as("not half patched").isEqualTo(bin);
+
+        // the same file without the refused string: both paths patched, the one across the first piece's end too
+        System.arraycopy(new byte[refused.length], 0, bin, 3 * Relocator.PIECE - 50, refused.length);
+        Files.write(d.resolve("lib/libx.a"), bin);
+        assertThat(Relocator.apply(m, d, new NioDestFiles(d)).rewritten()).isOne();
+        String after = new String(Files.readAllBytes(d.resolve("lib/libx.a")), StandardCharsets.ISO_8859_1);
+        assertThat(after).doesNotContain(old).hasSize(bin.length);
+        assertThat(after.substring(Relocator.PIECE - 3)).startsWith("/////" + d + "/lib/python3.11\0");
+        assertThat(after.substring(101)).startsWith("/////" + d + "/lib/python3.11\0");
     }
 
     @Test
