@@ -5,8 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Who this process is to the kernel: its effective uid and gid and its umask, read once from /proc/self/status
- * (the JDK exposes none of them). Ownership checks compare against these: a destination, an image store, the
+ * Who this process is to the kernel: its effective uid and gid and its umask, read from /proc/self/status at each
+ * {@link #current()} (the JDK exposes none of them). Ownership checks compare against these: a destination, an image store, the
  * file where the ranks of a one-node step meet.
  */
 public record Identity(int uid, int gid, int umask) {

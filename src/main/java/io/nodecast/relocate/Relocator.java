@@ -83,20 +83,12 @@ public final class Relocator {
             }
             switch (r) {
                 case Rewrite.Result.Changed c -> {
-                    try {
-                        files.replace(e.path(), c.bytes());
-                    } catch (IOException io) {
-                        throw failure("rewrite", e.path(), dest, io);
-                    }
+                    write(() -> files.replace(e.path(), c.bytes()), e.path(), dest);
                     rewritten++;
                     c.note().ifPresent(n -> notes.add(e.path() + ": " + n));
                 }
                 case Rewrite.Result.Patched p -> {
-                    try {
-                        files.patch(e.path(), p.patches());
-                    } catch (IOException io) {
-                        throw failure("rewrite", e.path(), dest, io);
-                    }
+                    write(() -> files.patch(e.path(), p.patches()), e.path(), dest);
                     rewritten++;
                 }
                 case Rewrite.Result.Refused f -> notes.add(e.path() + ": not relocated: " + f.why());
@@ -142,6 +134,20 @@ public final class Relocator {
             throw failure("read", rel, dest, io);
         }
         return scan.patches().isEmpty() ? new Rewrite.Result.Unchanged() : new Rewrite.Result.Patched(scan.patches());
+    }
+
+    /** One file's rewrite into DEST. */
+    @FunctionalInterface
+    private interface Write {
+        void run() throws IOException;
+    }
+
+    private static void write(Write w, String rel, Path dest) {
+        try {
+            w.run();
+        } catch (IOException io) {
+            throw failure("rewrite", rel, dest, io);
+        }
     }
 
     private static NodecastException notUnpacked(String rel, Path dest, NoSuchFileException nsf) {

@@ -57,14 +57,8 @@ final class ContainedFiles implements DestFiles {
 
     @Override
     public void patch(String rel, List<Rewrite.Patch> patches) throws IOException {
-        long[] offsets = new long[patches.size()];
-        byte[][] bytes = new byte[patches.size()][];
-        for (int k = 0; k < offsets.length; k++) {
-            offsets[k] = patches.get(k).offset();
-            bytes[k] = patches.get(k).bytes();
-        }
         try {
-            box.patchFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), offsets, bytes);
+            box.patchFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), patches);
         } catch (PosixException e) {
             throw new IOException(rel + ": " + e.reason(), e);
         }

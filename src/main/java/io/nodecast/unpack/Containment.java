@@ -7,6 +7,7 @@ import io.nodecast.posix.Errno;
 import io.nodecast.posix.Names;
 import io.nodecast.posix.PosixException;
 import io.nodecast.posix.Sys;
+import io.nodecast.relocate.Rewrite;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -323,27 +324,6 @@ final class Containment implements AutoCloseable {
         }
     }
 
-    /** A regular file of DEST, opened without following a link; -1 if nothing is there. */
-    private int openRegular(EntryPath p) throws PosixException {
-        if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
-        int parent = parentOf(p);
-        int fd;
-        try {
-            fd = sys.openat(parent, p.last(), Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
-        } catch (PosixException e) {
-            if (e.is(Errno.ENOENT)) return -1;
-            if (e.is(Errno.ELOOP)) throw unsafe(p.shown(), "is a symbolic link; relocation never follows one");
-            throw e;
-        }
-        try {
-            if (!sys.fstat(fd).isRegular()) throw unsafe(p.shown(), "is not a regular file");
-            return fd;
-        } catch (PosixException | RuntimeException e) {
-            sys.closeQuietly(fd);
-            throw e;
-        }
-    }
-
     /**
      * The contents of the regular file at p, for relocation after the unpack; never through a link.
      *
@@ -360,10 +340,30 @@ final class Containment implements AutoCloseable {
         }
     }
 
-    /** A regular file of DEST, open for reading in order (relocation's scan of a binary); null if nothing is there. */
+    /**
+     * The regular file at p, open for reading in order (relocation's scan of a binary), never through a link.
+     *
+     * @return null when nothing is there
+     */
     OpenFile openFile(EntryPath p) throws PosixException {
-        int fd = openRegular(p);
-        return fd < 0 ? null : new OpenFile(fd, sys.fstat(fd).size());
+        if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
+        int parent = parentOf(p);
+        int fd;
+        try {
+            fd = sys.openat(parent, p.last(), Sys.O_RDONLY | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+        } catch (PosixException e) {
+            if (e.is(Errno.ENOENT)) return null;
+            if (e.is(Errno.ELOOP)) throw unsafe(p.shown(), "is a symbolic link; relocation never follows one");
+            throw e;
+        }
+        try {
+            Sys.Stat st = sys.fstat(fd);
+            if (!st.isRegular()) throw unsafe(p.shown(), "is not a regular file");
+            return new OpenFile(fd, st.size());
+        } catch (PosixException | RuntimeException e) {
+            sys.closeQuietly(fd);
+            throw e;
+        }
     }
 
     /** An open regular file, read through a small native buffer, so a large file never sits in memory whole. */
@@ -371,11 +371,13 @@ final class Containment implements AutoCloseable {
         private final int fd;
         private final long size;
         private final Arena arena = Arena.ofConfined();
-        private final MemorySegment scratch = arena.allocate(COPY_BYTES);
+        /** Never larger than the file: most files relocation reads are a few KB. */
+        private final MemorySegment scratch;
 
         private OpenFile(int fd, long size) {
             this.fd = fd;
             this.size = size;
+            this.scratch = arena.allocate(Math.clamp(size, 1, COPY_BYTES));
         }
 
         long size() {
@@ -384,7 +386,7 @@ final class Containment implements AutoCloseable {
 
         /** Up to {@code len} bytes at the file's position into {@code into[off...]}; 0 at its end. */
         int read(byte[] into, int off, int len) throws PosixException {
-            int n = (int) sys.read(fd, scratch, Math.min(len, COPY_BYTES));
+            int n = (int) sys.read(fd, scratch, len);
             MemorySegment.copy(scratch, ValueLayout.JAVA_BYTE, 0, into, off, n);
             return n;
         }
@@ -404,9 +406,9 @@ final class Containment implements AutoCloseable {
     void replaceFile(EntryPath p, byte[] content) throws PosixException {
         replace(p, fd -> {
             try (Arena a = Arena.ofConfined()) {
-                MemorySegment buf = a.allocate(COPY_BYTES);
-                for (int at = 0; at < content.length; at += COPY_BYTES) {
-                    int n = Math.min(COPY_BYTES, content.length - at);
+                MemorySegment buf = a.allocate(Math.clamp(content.length, 1, COPY_BYTES));
+                for (int at = 0; at < content.length; at += (int) buf.byteSize()) {
+                    int n = (int) Math.min(buf.byteSize(), content.length - at);
                     MemorySegment.copy(content, at, buf, ValueLayout.JAVA_BYTE, 0, n);
                     sys.writeFully(fd, buf, n);
                 }
@@ -415,18 +417,18 @@ final class Containment implements AutoCloseable {
     }
 
     /**
-     * Replaces the regular file at p, as {@link #replaceFile} does, by a copy of itself with {@code patches[k]} written
-     * at {@code offsets[k]}: a binary relocated in place, its length unchanged, never whole in memory.
+     * Replaces the regular file at p, as {@link #replaceFile} does, by a copy of itself with the patches written over
+     * it: a binary relocated, its length unchanged, never whole in memory.
      */
-    void patchFile(EntryPath p, long[] offsets, byte[][] patches) throws PosixException {
+    void patchFile(EntryPath p, List<Rewrite.Patch> patches) throws PosixException {
         replace(p, fd -> {
-            try (OpenFile old = openFile(p); Arena a = Arena.ofConfined()) {
+            try (OpenFile old = openFile(p)) {
                 if (old == null) throw unsafe(p.shown(), "disappeared while it was relocated");
-                for (long n; (n = sys.read(old.fd, old.scratch, COPY_BYTES)) > 0; ) sys.writeFully(fd, old.scratch, n);
-                for (int k = 0; k < offsets.length; k++) {
-                    MemorySegment bytes = a.allocate(Math.max(1, patches[k].length));
-                    MemorySegment.copy(patches[k], 0, bytes, ValueLayout.JAVA_BYTE, 0, patches[k].length);
-                    sys.pwriteFully(fd, bytes, patches[k].length, offsets[k]);
+                for (long n; (n = sys.read(old.fd, old.scratch, old.scratch.byteSize())) > 0; ) sys.writeFully(fd, old.scratch, n);
+                for (Rewrite.Patch patch : patches) {
+                    // a patch lies inside the file, so it fits the scratch, which is free again
+                    MemorySegment.copy(patch.bytes(), 0, old.scratch, ValueLayout.JAVA_BYTE, 0, patch.bytes().length);
+                    sys.pwriteFully(fd, old.scratch, patch.bytes().length, patch.offset());
                 }
             }
         });
