@@ -31,6 +31,7 @@ final class ChunkPipe implements ChunkInput {
 
     /** Writer side: copies the chunk (in pieces if it is larger than a buffer); the caller may reuse it after. */
     void write(ByteBuffer chunk) throws IOException {
+        if (abandoned) return;  // at once: waiting for a buffer the reader will never give back slows every node's stream
         ByteBuffer src = chunk.duplicate();
         try {
             while (src.hasRemaining()) {
