@@ -6,11 +6,6 @@ import io.nodecast.core.NodecastException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * The typed layer over the MPI functions nodecast uses. Handles are Java longs whatever the ABI; every return
@@ -19,98 +14,66 @@ import java.util.List;
  */
 final class Mpi {
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT;
-    private static final ValueLayout ADDR = ValueLayout.ADDRESS;
-    private static final char H = 'H';
 
     final Abi abi;
     final String library;
-    private final Native lib;
-    private final MethodHandle initThread, commRank, commSize, splitType, split, commFree, setErrhandler, bcast, ibcast, isend,
-            irecv, test, wait, allreduce, allgather, ibarrier, abort, finalizeMh, errorString, processorName, libraryVersion, finalized;
+    private final Native.Function initThread, commRank, commSize, splitType, split, commFree, setErrhandler, bcast, ibcast,
+            isend, irecv, test, wait, allreduce, allgather, ibarrier, abort, finalizeFn, errorString, processorName,
+            libraryVersion, finalized;
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment flag = arena.allocate(INT);
 
+    /*
+     * Every argument travels as a long (Native's one shape): an int as itself, a handle as the ABI's value (an
+     * address in Open MPI, an int in the MPICH family: the callee reads the low half), a pointer as ptr(segment).
+     * Every function returns MPI's int error code, the low half of the result.
+     */
     private Mpi(Native lib, Abi abi) {
-        this.lib = lib;
         this.abi = abi;
         this.library = lib.path();
-        initThread = fn("MPI_Init_thread", "i", ADDR, ADDR, INT, ADDR);
-        commRank = fn("MPI_Comm_rank", "i", H, ADDR);
-        commSize = fn("MPI_Comm_size", "i", H, ADDR);
-        splitType = fn("MPI_Comm_split_type", "i", H, INT, INT, H, ADDR);
-        split = fn("MPI_Comm_split", "i", H, INT, INT, ADDR);
-        commFree = fn("MPI_Comm_free", "i", ADDR);
-        setErrhandler = fn("MPI_Comm_set_errhandler", "i", H, H);
-        bcast = fn("MPI_Bcast", "i", ADDR, INT, H, INT, H);
-        ibcast = fn("MPI_Ibcast", "i", ADDR, INT, H, INT, H, ADDR);
-        isend = fn("MPI_Isend", "i", ADDR, INT, H, INT, INT, H, ADDR);
-        irecv = fn("MPI_Irecv", "i", ADDR, INT, H, INT, INT, H, ADDR);
-        test = fn("MPI_Test", "i", ADDR, ADDR, ADDR);
-        wait = fn("MPI_Wait", "i", ADDR, ADDR);
-        allreduce = fn("MPI_Allreduce", "i", ADDR, ADDR, INT, H, H, H);
-        allgather = fn("MPI_Allgather", "i", ADDR, INT, H, ADDR, INT, H, H);
-        ibarrier = fn("MPI_Ibarrier", "i", H, ADDR);
-        abort = fn("MPI_Abort", "i", H, INT);
-        finalizeMh = fn("MPI_Finalize", "i");
-        finalized = fn("MPI_Finalized", "i", ADDR);
-        errorString = fn("MPI_Error_string", "i", INT, ADDR, ADDR);
-        processorName = fn("MPI_Get_processor_name", "i", ADDR, ADDR);
-        libraryVersion = fn("MPI_Get_library_version", "i", ADDR, ADDR);
+        initThread = lib.function("MPI_Init_thread");
+        commRank = lib.function("MPI_Comm_rank");
+        commSize = lib.function("MPI_Comm_size");
+        splitType = lib.function("MPI_Comm_split_type");
+        split = lib.function("MPI_Comm_split");
+        commFree = lib.function("MPI_Comm_free");
+        setErrhandler = lib.function("MPI_Comm_set_errhandler");
+        bcast = lib.function("MPI_Bcast");
+        ibcast = lib.function("MPI_Ibcast");
+        isend = lib.function("MPI_Isend");
+        irecv = lib.function("MPI_Irecv");
+        test = lib.function("MPI_Test");
+        wait = lib.function("MPI_Wait");
+        allreduce = lib.function("MPI_Allreduce");
+        allgather = lib.function("MPI_Allgather");
+        ibarrier = lib.function("MPI_Ibarrier");
+        abort = lib.function("MPI_Abort");
+        finalizeFn = lib.function("MPI_Finalize");
+        finalized = lib.function("MPI_Finalized");
+        errorString = lib.function("MPI_Error_string");
+        processorName = lib.function("MPI_Get_processor_name");
+        libraryVersion = lib.function("MPI_Get_library_version");
     }
 
     static Mpi open(Native lib) {
         return new Mpi(lib, Abi.of(lib));
     }
 
-    /**
-     * A downcall whose handle parameters ('H') take the ABI's layout but a Java long, so the code above is the same
-     * for both families. Narrowing long to int for MPICH is what explicitCastArguments does.
-     */
-    private MethodHandle fn(String name, String ret, Object... params) {
-        List<ValueLayout> layouts = new ArrayList<>();
-        List<Class<?>> javaTypes = new ArrayList<>();
-        for (Object p : params) {
-            if (p instanceof Character) {
-                layouts.add(abi.handleLayout());
-                javaTypes.add(long.class);
-            } else {
-                ValueLayout l = (ValueLayout) p;
-                layouts.add(l);
-                javaTypes.add(l.carrier());
-            }
-        }
-        MethodHandle mh = lib.function(name, INT, layouts.toArray(ValueLayout[]::new));
-        return MethodHandles.explicitCastArguments(mh, MethodType.methodType(int.class, javaTypes));
+    private static long ptr(MemorySegment s) {
+        return Native.ptr(s);
     }
 
     void check(int rc, String what) {
         if (rc != 0) throw new NodecastException(ExitCode.MPI, what + " failed: " + errorString(rc));
     }
 
-    /** A downcall returning MPI's error code; invokeExact declares Throwable. */
-    @FunctionalInterface
-    private interface Downcall {
-        int invoke() throws Throwable;
-    }
-
-    /** Calls MPI and turns a non-zero code into the user's error; a failed downcall itself is a bug. */
-    private void call(String what, Downcall downcall) {
-        int rc;
-        try {
-            rc = downcall.invoke();
-        } catch (Throwable t) {
-            throw new IllegalStateException(what + ": " + t, t);
-        }
-        check(rc, what);
-    }
-
     String errorString(int code) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(1024);
             MemorySegment len = a.allocate(INT);
-            int rc = (int) errorString.invokeExact(code, buf, len);
+            int rc = (int) errorString.call(code, ptr(buf), ptr(len));
             return rc == 0 ? buf.getString(0) : "MPI error " + code;
-        } catch (Throwable t) {
+        } catch (RuntimeException e) {
             return "MPI error " + code;
         }
     }
@@ -118,10 +81,10 @@ final class Mpi {
     void initThread() {
         try {
             MemorySegment provided = arena.allocate(INT);
-            check((int) initThread.invokeExact(MemorySegment.NULL, MemorySegment.NULL, Abi.THREAD_FUNNELED, provided), "MPI_Init_thread");
+            check((int) initThread.call(0, 0, Abi.THREAD_FUNNELED, ptr(provided)), "MPI_Init_thread");
         } catch (NodecastException e) {
             throw e;
-        } catch (Throwable t) {
+        } catch (RuntimeException t) {
             throw new NodecastException(ExitCode.MPI, "MPI_Init_thread failed in " + library + ": " + t, t);
         }
     }
@@ -134,21 +97,21 @@ final class Mpi {
         return intOut(commSize, comm, "MPI_Comm_size");
     }
 
-    private int intOut(MethodHandle mh, long comm, String what) {
+    private int intOut(Native.Function fn, long comm, String what) {
         MemorySegment out = arena.allocate(INT);
-        call(what, () -> (int) mh.invokeExact(comm, out));
+        check((int) fn.call(comm, ptr(out)), what);
         return out.get(INT, 0);
     }
 
     long splitShared(long comm, int key) {
         MemorySegment out = arena.allocate(8);
-        call("MPI_Comm_split_type", () -> (int) splitType.invokeExact(comm, abi.commTypeShared(), key, abi.infoNull(), out));
+        check((int) splitType.call(comm, abi.commTypeShared(), key, abi.infoNull(), ptr(out)), "MPI_Comm_split_type");
         return abi.readHandle(out);
     }
 
     long split(long comm, int color, int key) {
         MemorySegment out = arena.allocate(8);
-        call("MPI_Comm_split", () -> (int) split.invokeExact(comm, color, key, out));
+        check((int) split.call(comm, color, key, ptr(out)), "MPI_Comm_split");
         return abi.readHandle(out);
     }
 
@@ -156,30 +119,30 @@ final class Mpi {
     void commFree(long comm) {
         MemorySegment handle = arena.allocate(8);
         abi.writeHandle(handle, comm);
-        call("MPI_Comm_free", () -> (int) commFree.invokeExact(handle));
+        check((int) commFree.call(ptr(handle)), "MPI_Comm_free");
     }
 
     void errorsReturn(long comm) {
-        call("MPI_Comm_set_errhandler", () -> (int) setErrhandler.invokeExact(comm, abi.errorsReturn()));
+        check((int) setErrhandler.call(comm, abi.errorsReturn()), "MPI_Comm_set_errhandler");
     }
 
     void bcast(MemorySegment buf, int count, long type, int root, long comm) {
-        call("MPI_Bcast", () -> (int) bcast.invokeExact(buf, count, type, root, comm));
+        check((int) bcast.call(ptr(buf), count, type, root, comm), "MPI_Bcast");
     }
 
     /** @param request 8 bytes that receive the request; they must live until it completes */
     void ibcast(MemorySegment buf, int count, long type, int root, long comm, MemorySegment request) {
-        call("MPI_Ibcast", () -> (int) ibcast.invokeExact(buf, count, type, root, comm, request));
+        check((int) ibcast.call(ptr(buf), count, type, root, comm, ptr(request)), "MPI_Ibcast");
     }
 
     /** @param request 8 bytes that receive the request; they, and {@code buf}, must live until it completes */
     void isend(MemorySegment buf, int bytes, int dest, int tag, long comm, MemorySegment request) {
-        call("MPI_Isend", () -> (int) isend.invokeExact(buf, bytes, abi.byteType(), dest, tag, comm, request));
+        check((int) isend.call(ptr(buf), bytes, abi.byteType(), dest, tag, comm, ptr(request)), "MPI_Isend");
     }
 
     /** @param request 8 bytes that receive the request; they, and {@code buf}, must live until it completes */
     void irecv(MemorySegment buf, int bytes, int source, int tag, long comm, MemorySegment request) {
-        call("MPI_Irecv", () -> (int) irecv.invokeExact(buf, bytes, abi.byteType(), source, tag, comm, request));
+        check((int) irecv.call(ptr(buf), bytes, abi.byteType(), source, tag, comm, ptr(request)), "MPI_Irecv");
     }
 
     /** A request slot holding MPI_REQUEST_NULL: testing it says "complete" at once. */
@@ -194,16 +157,16 @@ final class Mpi {
     }
 
     void ibarrier(long comm, MemorySegment request) {
-        call("MPI_Ibarrier", () -> (int) ibarrier.invokeExact(comm, request));
+        check((int) ibarrier.call(comm, ptr(request)), "MPI_Ibarrier");
     }
 
     boolean test(MemorySegment request) {
-        call("MPI_Test", () -> (int) test.invokeExact(request, flag, abi.statusIgnore()));
+        check((int) test.call(ptr(request), ptr(flag), ptr(abi.statusIgnore())), "MPI_Test");
         return flag.get(INT, 0) != 0;
     }
 
     void await(MemorySegment request) {
-        call("MPI_Wait", () -> (int) wait.invokeExact(request, abi.statusIgnore()));
+        check((int) wait.call(ptr(request), ptr(abi.statusIgnore())), "MPI_Wait");
     }
 
     /**
@@ -224,32 +187,32 @@ final class Mpi {
     }
 
     void allreduce(MemorySegment send, MemorySegment recv, int count, long type, long op, long comm) {
-        call("MPI_Allreduce", () -> (int) allreduce.invokeExact(send, recv, count, type, op, comm));
+        check((int) allreduce.call(ptr(send), ptr(recv), count, type, op, comm), "MPI_Allreduce");
     }
 
     void allgather(MemorySegment send, MemorySegment recv, int bytesEach, long comm) {
-        call("MPI_Allgather", () -> (int) allgather.invokeExact(send, bytesEach, abi.byteType(), recv, bytesEach, abi.byteType(), comm));
+        check((int) allgather.call(ptr(send), bytesEach, abi.byteType(), ptr(recv), bytesEach, abi.byteType(), comm), "MPI_Allgather");
     }
 
     void abort(long comm, int code) {
         try {
-            int ignored = (int) abort.invokeExact(comm, code);
-        } catch (Throwable t) {
+            abort.call(comm, code);
+        } catch (RuntimeException e) {
             Runtime.getRuntime().halt(code);
         }
     }
 
     boolean isFinalized() {
         try {
-            int rc = (int) finalized.invokeExact(flag);
+            int rc = (int) finalized.call(ptr(flag));
             return rc == 0 && flag.get(INT, 0) != 0;
-        } catch (Throwable t) {
+        } catch (RuntimeException e) {
             return false;
         }
     }
 
     void finalizeMpi() {
-        call("MPI_Finalize", () -> (int) finalizeMh.invokeExact());
+        check((int) finalizeFn.call(), "MPI_Finalize");
     }
 
     String processorName() {
@@ -279,11 +242,11 @@ final class Mpi {
         return major < 4 || (major == 4 && minor < 2);
     }
 
-    private String stringOut(MethodHandle mh, int size) {
+    private String stringOut(Native.Function fn, int size) {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment buf = a.allocate(size);
             MemorySegment len = a.allocate(INT);
-            call("MPI string query", () -> (int) mh.invokeExact(buf, len));
+            check((int) fn.call(ptr(buf), ptr(len)), fn.name());
             return buf.getString(0);
         }
     }
