@@ -1,6 +1,7 @@
 package io.nodecast.delivery;
 
 import io.nodecast.core.Hosts;
+import io.nodecast.posix.Sys;
 import io.nodecast.transport.BroadcastAlgorithm;
 import io.nodecast.transport.LocalTransport;
 import io.nodecast.transport.NodeTransport;
@@ -57,6 +58,8 @@ public final class Transports {
     }
 
     private static Transport mpi(Settings s, World world, Map<String, String> env) {
+        // MPI_Init mostly waits for the launcher and the other hosts: linking the file calls fits in that wait
+        Thread.ofPlatform().daemon().name("nodecast-link").start(Sys::link);
         return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), world, env);
     }
 }

@@ -267,6 +267,20 @@ public final class Sys implements AutoCloseable {
     }
 
     /** The effective uid of this process. */
+    /**
+     * Links the system-call handle and makes one call through it, so that the first file call of an unpacking does
+     * not pay for it: the JVM generates about 30 classes for the handle, on every node, and in the first chunks of
+     * a stream that delays every hop after it. Never throws: what fails here fails again, and is reported, where
+     * the files are written.
+     */
+    public static void link() {
+        try (Sys sys = new Sys()) {
+            sys.geteuid();
+        } catch (RuntimeException | LinkageError e) {
+            // reported by the first real call
+        }
+    }
+
     public int geteuid() {
         return (int) sc(NR.geteuid(), 0, 0, 0, 0, 0, 0);
     }
