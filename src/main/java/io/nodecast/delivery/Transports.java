@@ -58,8 +58,13 @@ public final class Transports {
     }
 
     private static Transport mpi(Settings s, World world, Map<String, String> env) {
-        // MPI_Init mostly waits for the launcher and the other hosts: linking the file calls fits in that wait
-        Thread.ofPlatform().daemon().name("nodecast-link").start(Sys::link);
+        // MPI_Init mostly waits for the launcher and the other hosts. What a broadcast member would otherwise do
+        // for the first time in the stream's first segments, delaying every hop after it, fits in that wait:
+        // linking the file calls and compiling SHA-256
+        Thread.ofPlatform().daemon().name("nodecast-prepare").start(() -> {
+            Sys.link();
+            Checksum.warm();
+        });
         return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), world, env);
     }
 }
