@@ -16,7 +16,7 @@ import java.util.Optional;
  * <p>Every call goes through one downcall handle of one native shape, seven 64-bit integers in and one out
  * ({@link #SHAPE}), with the function's address as its first argument ({@link Function}). The FFM linker spins
  * classes for each new shape, and each method-handle adapter spins more: typed handles per function cost a rank
- * about 230 generated classes at start, and the class-file code that makes them is most of what its JIT compiles
+ * about 210 generated classes at start, and the class-file code that makes them is most of what its JIT compiles
  * early (every rank of a job pays that, eight of them at once on the test bed's 2 cores). On the 64-bit Linux ABIs
  * (x86-64 SysV, AArch64, RISC-V; {@link #open} refuses others) an int or a pointer travels
  * in a 64-bit register or stack slot, an int result is the low half of one, and a callee ignores arguments it does
@@ -29,7 +29,7 @@ import java.util.Optional;
 final class Native {
     private static final int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
     private static final Linker LINKER = Linker.nativeLinker();
-    static final FunctionDescriptor SHAPE = FunctionDescriptor.of(ValueLayout.JAVA_LONG, Collections.nCopies(7,
+    private static final FunctionDescriptor SHAPE = FunctionDescriptor.of(ValueLayout.JAVA_LONG, Collections.nCopies(7,
             (MemoryLayout) ValueLayout.JAVA_LONG).toArray(MemoryLayout[]::new));
     private static final String ARCH = System.getProperty("os.arch");
     private static final boolean ONE_SHAPE_ABI = switch (ARCH) {
