@@ -7,6 +7,8 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
+import static io.nodecast.transport.mpi.Native.ptr;
+
 /**
  * The typed layer over the MPI functions nodecast uses. Handles are Java longs whatever the ABI; every return
  * code is checked and becomes a {@link NodecastException} with MPI's own message. Call it from one thread only:
@@ -57,10 +59,6 @@ final class Mpi {
 
     static Mpi open(Native lib) {
         return new Mpi(lib, Abi.of(lib));
-    }
-
-    private static long ptr(MemorySegment s) {
-        return Native.ptr(s);
     }
 
     void check(int rc, String what) {
