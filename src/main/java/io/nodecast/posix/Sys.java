@@ -266,7 +266,6 @@ public final class Sys implements AutoCloseable {
         return out;
     }
 
-    /** The effective uid of this process. */
     /**
      * Links the system-call handle and makes one call through it, so that the first file call of an unpacking does
      * not pay for it: the JVM generates about 30 classes for the handle, on every node, and in the first chunks of
@@ -281,6 +280,7 @@ public final class Sys implements AutoCloseable {
         }
     }
 
+    /** The effective uid of this process. */
     public int geteuid() {
         return (int) sc(NR.geteuid(), 0, 0, 0, 0, 0, 0);
     }
