@@ -68,11 +68,13 @@ public final class Rewrite {
      */
     public static final class CStringScan {
         private final List<Mapping> mappings;
+        private final Finder finder;
         private final List<Patch> patches = new ArrayList<>();
         private long resume;
 
         public CStringScan(List<Mapping> mappings) {
             this.mappings = mappings;
+            this.finder = new Finder(mappings);
         }
 
         /** How many bytes a path starting at some offset needs to be judged: the path, the byte after, the tail kept. */
@@ -89,7 +91,7 @@ public final class Rewrite {
          */
         public Optional<String> scan(byte[] in, int end, long base, int limit) {
             int i = (int) Math.max(0, resume - base);
-            while ((i = find(in, i, limit, end, mappings)) >= 0) {
+            while ((i = finder.find(in, i, limit, end)) >= 0) {
                 Mapping m = matchAt(in, i, end, mappings);
                 byte[] old = m.from(), neu = m.to();
                 int after = i + old.length;
@@ -155,45 +157,61 @@ public final class Rewrite {
 
     /** The first offset in [from, end) where an original path starts as a whole path; -1 if none. */
     public static int find(byte[] in, int from, int end, List<Mapping> mappings) {
-        return find(in, from, end, end, mappings);
+        return new Finder(mappings).find(in, from, end, end);
     }
 
-    /** The first offset in [from, limit) where an original path starts as a whole path in {@code in[0, end)}; -1 if none. */
-    static int find(byte[] in, int from, int limit, int end, List<Mapping> mappings) {
-        // a plain indexed loop: this runs over every byte of a prefix at bundle time
-        byte[][] froms = new byte[mappings.size()][];
-        for (int k = 0; k < froms.length; k++) froms[k] = mappings.get(k).from();
-        if (froms.length == 0) return -1;
-        byte first = froms[0][0];
-        boolean sameFirst = true;
-        for (byte[] f : froms) sameFirst &= f[0] == first;
-        for (int i = from; i < limit; i++) {
-            byte b = in[i];
-            if (sameFirst) {
-                if (b != first) continue;
-                for (byte[] f : froms) if (matches(in, i, end, f)) return i;
-            } else {
-                for (byte[] f : froms) if (f[0] == b && matches(in, i, end, f)) return i;
+    /**
+     * Where original paths start, found the way Horspool's search does for a set of patterns: the window is as long
+     * as the shortest original, only its last byte is read, and a byte that no original has there moves it on by as
+     * much as that byte allows. Relocation reads every byte of a prefix's binaries at bundle time and on every node
+     * after unpacking (68 MB for a Python tier 1); a byte-by-byte loop read them all.
+     */
+    static final class Finder {
+        private final List<Mapping> mappings;
+        private final int shortest;
+        /** How far the window may move when this byte is its last: no original has it at a nearer place. */
+        private final int[] shift = new int[256];
+        /** Whether some original has this byte last in the window: only then is a match checked. */
+        private final boolean[] candidate = new boolean[256];
+
+        Finder(List<Mapping> mappings) {
+            this.mappings = mappings;
+            int m = Integer.MAX_VALUE;
+            for (Mapping x : mappings) m = Math.min(m, x.from().length);
+            shortest = mappings.isEmpty() ? 0 : m;
+            Arrays.fill(shift, Math.max(1, shortest));
+            for (Mapping x : mappings) {
+                byte[] f = x.from();
+                if (f.length == 0) throw new IllegalArgumentException("an empty original path");
+                for (int j = 0; j < shortest - 1; j++) shift[f[j] & 0xff] = Math.min(shift[f[j] & 0xff], shortest - 1 - j);
+                candidate[f[shortest - 1] & 0xff] = true;
             }
         }
-        return -1;
+
+        /** The first offset in [from, limit) where an original path starts as a whole path in {@code in[0, end)}; -1 if none. */
+        int find(byte[] in, int from, int limit, int end) {
+            if (mappings.isEmpty()) return -1;
+            int last = shortest - 1;
+            // a path starting after end - shortest does not fit
+            for (int i = from, stop = Math.min(limit, end - last); i < stop; ) {
+                int b = in[i + last] & 0xff;
+                if (candidate[b] && matchAt(in, i, end, mappings) != null) return i;
+                i += shift[b];
+            }
+            return -1;
+        }
     }
 
     /** Every original path in [from, end) replaced; the result may be longer or shorter. */
     static byte[] replaceAll(byte[] in, int from, int end, List<Mapping> mappings) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(end - from + 64);
+        Finder finder = new Finder(mappings);
         int last = from;
-        int i = from;
-        while (i < end) {
+        for (int i; (i = finder.find(in, last, end, end)) >= 0; ) {
             Mapping m = matchAt(in, i, end, mappings);
-            if (m == null) {
-                i++;
-                continue;
-            }
             out.write(in, last, i - last);
             out.write(m.to(), 0, m.to().length);
-            i += m.from().length;
-            last = i;
+            last = i + m.from().length;
         }
         out.write(in, last, end - last);
         return out.toByteArray();

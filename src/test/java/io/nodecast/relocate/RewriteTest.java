@@ -199,6 +199,39 @@ class RewriteTest {
         assertThat(Rewrite.find(in, 0, 10, SHORT)).isEqualTo(-1);
     }
 
+    /**
+     * The skipping search against the plain one, on bytes made of the originals' own pieces (where a wrong skip
+     * would pass over a match): originals that nest, share a tail, differ in length, and one of a single byte.
+     */
+    @Test
+    void findAgreesWithAPlainSearchOnEveryOffset() {
+        List<List<Rewrite.Mapping>> sets = List.of(SHORT,
+                Rewrite.ordered(List.of(Rewrite.Mapping.of("/opt/a", "/x"), Rewrite.Mapping.of("/opt/a/lib", "/y"),
+                        Rewrite.Mapping.of("/srv/pa", "/z"), Rewrite.Mapping.of("ba/opt", "/w"))),
+                Rewrite.ordered(List.of(Rewrite.Mapping.of("/", "/q"), Rewrite.Mapping.of("/aa/a", "/r"))));
+        java.util.Random random = new java.util.Random(42);
+        String pieces = OLD + "/opt/a/lib/srv/pa.ba/opt\0 -_";
+        int compared = 0;
+        for (List<Rewrite.Mapping> mappings : sets) {
+            for (int round = 0; round < 300; round++) {
+                byte[] in = new byte[random.nextInt(200)];
+                for (int k = 0; k < in.length; ) {
+                    int from = random.nextInt(pieces.length()), n = Math.min(in.length - k, 1 + random.nextInt(12));
+                    for (int j = 0; j < n; j++) in[k++] = (byte) pieces.charAt((from + j) % pieces.length());
+                }
+                int end = in.length, limit = random.nextInt(end + 1);
+                for (int from = 0; from <= end; from += 1 + random.nextInt(5)) {
+                    int plain = -1;
+                    for (int i = from; i < limit && plain < 0; i++) if (Rewrite.matchAt(in, i, end, mappings) != null) plain = i;
+                    assertThat(new Rewrite.Finder(mappings).find(in, from, limit, end)).as("from %d in %s", from,
+                            new String(in, StandardCharsets.ISO_8859_1)).isEqualTo(plain);
+                    if (plain >= 0) compared++;
+                }
+            }
+        }
+        assertThat(compared).as("offsets where a path was found").isGreaterThan(500);
+    }
+
     @Test
     void shellQuoting() {
         assertThat(Rewrite.shellQuote("/plain/path")).isEqualTo("/plain/path");
