@@ -155,7 +155,7 @@ public final class BcastCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             DeliveryReport r;
             boolean root;
-            try (Transport transport = Transports.open(settings, System.getenv())) {
+            try (Transport transport = Transports.open(settings, System.getenv(), CliSupport.arguments(spec))) {
                 double init = (System.nanoTime() - t0) / 1e9;
                 root = transport.topology().root();
                 PrintWriter out = spec.commandLine().getOut();

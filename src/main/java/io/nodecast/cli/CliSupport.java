@@ -1,13 +1,21 @@
 package io.nodecast.cli;
 
+import picocli.CommandLine.Model.CommandSpec;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 /** Small things several commands need for printing. */
 final class CliSupport {
     private CliSupport() {}
+
+    /** nodecast's own arguments, as given: what the ranks of one step have in common (their JVM options may differ). */
+    static List<String> arguments(CommandSpec spec) {
+        return spec.root().commandLine().getParseResult().originalArgs();
+    }
 
     /** Writes a report file whole or not at all. */
     static void writeReport(Path file, String text) {

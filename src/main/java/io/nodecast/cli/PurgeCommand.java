@@ -43,7 +43,7 @@ public final class PurgeCommand implements Callable<Integer> {
             failures.forEach(f -> spec.commandLine().getErr().println("nodecast: " + f));
             return failures.isEmpty() ? 0 : failures.getFirst().code().code();
         }
-        try (Transport t = Transports.open(Transports.Settings.minimal(), System.getenv())) {
+        try (Transport t = Transports.open(Transports.Settings.minimal(), System.getenv(), CliSupport.arguments(spec))) {
             PurgeStep.Report r = PurgeStep.run(t, dest);
             PrintWriter err = spec.commandLine().getErr();
             if (verbose) r.removedHere().ifPresent(removed -> err.println(r.host() + ": " + (removed ? "removed " : "nothing at ") + dest));

@@ -11,6 +11,7 @@ import io.nodecast.transport.World;
 import io.nodecast.transport.mpi.MpiTransport;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -42,7 +43,11 @@ public final class Transports {
 
     private Transports() {}
 
-    public static Transport open(Settings s, Map<String, String> env) {
+    /**
+     * @param arguments the command's arguments, the same on every rank of a step: ranks of one node meet under them,
+     *                  so that two commands of one step meet apart
+     */
+    public static Transport open(Settings s, Map<String, String> env, List<String> arguments) {
         World world = World.of(env);
         return switch (s.choice()) {
             case MPI -> mpi(s, world, env);
@@ -51,7 +56,7 @@ public final class Transports {
                 if (!world.launched()) yield new LocalTransport(s.chunkBytes());
                 if (world.alone()) yield new LocalTransport(Topology.single(Hosts.localName()), s.chunkBytes(),
                         "local (a one-rank MPI world: MPI not started)");
-                if (world.sharesOneNode()) yield NodeTransport.open(world, NodeTransport.defaultDirectory(), s.chunkBytes(), s.stall());
+                if (world.sharesOneNode()) yield NodeTransport.open(world, NodeTransport.defaultDirectory(), arguments, s.chunkBytes(), s.stall());
                 yield mpi(s, world, env);
             }
         };

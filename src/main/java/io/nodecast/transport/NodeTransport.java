@@ -71,17 +71,18 @@ public final class NodeTransport implements Transport {
 
     /**
      * @param world a world that {@link World#sharesOneNode() shares one node}
-     * @param dir   node-local storage that every rank of the step sees alike
-     * @param wait  how long the other ranks wait for rank 0 to appear
+     * @param dir       node-local storage that every rank of the step sees alike
+     * @param arguments the command's arguments (not the JVM's, which a rank's wrapper may change)
+     * @param wait      how long the other ranks wait for rank 0 to appear
      */
-    public static NodeTransport open(World world, Path dir, int chunkBytes, Duration wait) {
+    public static NodeTransport open(World world, Path dir, List<String> arguments, int chunkBytes, Duration wait) {
         if (!world.sharesOneNode()) throw new IllegalArgumentException("not a one-node world: " + world);
         String host = Hosts.localName();
         int rank = world.rank().getAsInt();
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
         int uid = Identity.current().uid();
         String mine = "nodecast-" + uid + "-";
-        Path file = dir.toAbsolutePath().resolve(mine + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + command());
+        Path file = dir.toAbsolutePath().resolve(mine + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + digest(arguments));
         int fd = -1;
         if (rank == 0) {
             sweep(dir, mine, uid);
@@ -91,13 +92,12 @@ public final class NodeTransport implements Transport {
     }
 
     /**
-     * This command line, digested: two nodecast commands in one launcher step ({@code srun sh -c 'nodecast bcast A;
+     * The command's arguments, digested: two nodecast commands in one launcher step ({@code srun sh -c 'nodecast bcast A;
      * nodecast mirror B'}) must not meet in one file, where a rank still in the first could read rank 0's word on the
-     * second.
+     * second. Not the process's whole command line: ranks started with other JVM options would never meet.
      */
-    private static String command() {
-        String args = ProcessHandle.current().info().arguments().map(a -> String.join("\0", a)).orElse("");
-        return HexFormat.of().toHexDigits(args.hashCode());
+    private static String digest(List<String> arguments) {
+        return HexFormat.of().toHexDigits(String.join("\0", arguments).hashCode());
     }
 
     /** Where the ranks of a one-node step meet: node-local memory, or the temporary directory without it. */

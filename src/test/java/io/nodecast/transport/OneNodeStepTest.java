@@ -138,6 +138,20 @@ class OneNodeStepTest {
     }
 
     @Test
+    void ranksWhoseJvmOptionsDifferStillMeet() throws Exception {
+        // a wrapper may give each rank options of its own (a log file per rank): the ranks meet on nodecast's arguments
+        Step step = new Step(2);
+        Path dest = tmp.resolve("dest");
+        String[] args = {"bcast", "--stall-timeout", "20", "-p", dest.toString(), bundle().toString()};
+        Process other = step.start(1, Map.of("NODECAST_JAVA_OPTS", "-Dnodecast.test.rank=1 -Xss2m"), args);
+        Process zero = step.start(0, args);
+        assertThat(step.exit(zero)).as(step.err(0)).isZero();
+        assertThat(step.exit(other)).as(step.err(1)).isZero();
+        assertThat(dest.resolve("lib/a.py")).hasContent("a = 1\n");
+        assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    @Test
     void rankZeroRemovesMeetingFilesThatKilledRanksLeftBehindLongAgo() throws Exception {
         Path dir = NodeTransport.defaultDirectory();
         String mine = "nodecast-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid") + "-";
@@ -178,9 +192,14 @@ class OneNodeStepTest {
         }
 
         Process start(int rank, String... args) throws Exception {
+            return start(rank, Map.of(), args);
+        }
+
+        Process start(int rank, Map<String, String> env, String... args) throws Exception {
             List<String> cmd = new ArrayList<>(List.of(Launcher.nodecast().toString()));
             cmd.addAll(List.of(args));
             ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().putAll(env);
             pb.environment().putAll(Map.of("OMPI_COMM_WORLD_SIZE", String.valueOf(size), "OMPI_COMM_WORLD_RANK", String.valueOf(rank),
                     "OMPI_COMM_WORLD_LOCAL_SIZE", String.valueOf(size), "PMIX_NAMESPACE", namespace));
             pb.redirectOutput(tmp.resolve("out-" + rank).toFile());
