@@ -48,11 +48,12 @@ public final class Transports {
      *                  so that two commands of one step meet apart
      */
     public static Transport open(Settings s, Map<String, String> env, List<String> arguments) {
-        World world = World.of(env);
+        // the launcher's variables (and for hydra the parent process) are read only when they decide something
         return switch (s.choice()) {
-            case MPI -> mpi(s, world, env);
             case LOCAL -> new LocalTransport(s.chunkBytes());
+            case MPI -> mpi(s, World.of(env), env);
             case AUTO -> {
+                World world = World.of(env);
                 if (!world.launched()) yield new LocalTransport(s.chunkBytes());
                 if (world.alone()) yield new LocalTransport(Topology.single(Hosts.localName()), s.chunkBytes(),
                         "local (a one-rank MPI world: MPI not started)");
