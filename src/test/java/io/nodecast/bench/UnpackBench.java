@@ -103,8 +103,11 @@ final class UnpackBench {
 
     /** Where the time of one cold `nodecast bcast` goes, from a JFR recording: the given jars side by side. */
     void profile(Path zst, Path dest, Map<String, Path> jars) throws IOException {
-        Table t = new Table("build", "samples", "decompression", "tar parsing", "file system calls", "copying", "other Java",
-                "JIT compile s", "GC pause s", "wall s");
+        List<String> kinds = List.of("decompression", "tar parsing", "file system calls", "copying", "checksum", "relocation", "other Java");
+        List<String> head = new ArrayList<>(List.of("build", "samples"));
+        head.addAll(kinds);
+        head.addAll(List.of("JIT compile s", "GC pause s", "wall s"));
+        Table t = new Table(head.toArray(String[]::new));
         for (Map.Entry<String, Path> jar : jars.entrySet()) {
             Path jfr = Files.createTempFile("nodecast-profile", ".jfr");
             FileTrees.deleteQuietly(dest);
@@ -113,7 +116,7 @@ final class UnpackBench {
                     "-jar", jar.getValue().toString(), "bcast", "--transport", "local", "-p", dest.toString(), zst.toString()));
             Run r = Run.of(cmd, Map.of());
             Map<String, Long> by = new LinkedHashMap<>();
-            for (String k : List.of("decompression", "tar parsing", "file system calls", "copying", "other Java")) by.put(k, 0L);
+            for (String k : kinds) by.put(k, 0L);
             long samples = 0;
             double jit = 0;
             Duration gc = Duration.ZERO;
@@ -131,15 +134,17 @@ final class UnpackBench {
             }
             Files.delete(jfr);
             long n = Math.max(1, samples);
-            t.row(jar.getKey(), samples, pct(by.get("decompression"), n), pct(by.get("tar parsing"), n),
-                    pct(by.get("file system calls"), n), pct(by.get("copying"), n), pct(by.get("other Java"), n),
-                    String.format(Locale.ROOT, "%.2f", jit), String.format(Locale.ROOT, "%.3f", gc.toMillis() / 1000.0), r.seconds());
+            List<Object> row = new ArrayList<>(List.of(jar.getKey(), samples));
+            for (String k : kinds) row.add(pct(by.get(k), n));
+            row.addAll(List.of(String.format(Locale.ROOT, "%.2f", jit), String.format(Locale.ROOT, "%.3f", gc.toMillis() / 1000.0), r.seconds()));
+            t.row(row.toArray());
         }
         FileTrees.deleteQuietly(dest);
         emit.emit("profile", "Where one cold bcast's time goes (JFR, profile settings)", t,
                 "Shares of the Java threads' samples (execution and native-method samples) by the first frame that says what the "
                         + "thread was doing: the zstd or zlib decoder, the tar header parser (nodecast's own, or Commons Compress's in the "
-                        + "old build), a file system call (FFM downcalls, or the JDK's file channels and Files calls), a memory copy. "
+                        + "old build), a file system call (FFM downcalls, or the JDK's file channels and Files calls), a memory copy, the "
+                        + "bundle's SHA-256 (the JDK's, checked against its .sha256), relocation's search for the original prefix. "
                         + "JIT is the compilers' total time (CompilerStatistics), GC the sum of pauses.");
     }
 
@@ -157,6 +162,8 @@ final class UnpackBench {
             if (m.contains("copy") && (c.contains("MemorySegment") || c.contains("ScopedMemoryAccess") || c.equals("java.lang.System")
                     || c.contains("ByteBuffer") || c.contains("ChunkPipe"))) return "copying";
             if (c.startsWith("io.nodecast.format.TarReader") || c.startsWith("org.apache.commons.compress.archivers.tar")) return "tar parsing";
+            if (c.startsWith("sun.security.provider") || c.startsWith("java.security.MessageDigest")) return "checksum";
+            if (c.startsWith("io.nodecast.relocate")) return "relocation";
         }
         return "other Java";
     }
