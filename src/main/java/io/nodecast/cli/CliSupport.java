@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** Small things several commands need for printing. */
+/** Small things several commands need: their arguments as given, report files, tree sizes. */
 final class CliSupport {
     private CliSupport() {}
 

@@ -70,7 +70,7 @@ public final class NodeTransport implements Transport {
     }
 
     /**
-     * @param world a world that {@link World#sharesOneNode() shares one node}
+     * @param world     a world that {@link World#sharesOneNode() shares one node}
      * @param dir       node-local storage that every rank of the step sees alike
      * @param arguments the command's arguments (not the JVM's, which a rank's wrapper may change)
      * @param wait      how long the other ranks wait for rank 0 to appear
