@@ -54,8 +54,9 @@ public final class RelocationScan {
 
     static Result of(BundleSpec spec, BundlePlan plan, int workers) throws IOException {
         if (spec.origins().isEmpty()) return new Result(Manifest.empty(), List.of());
-        List<Rewrite.Mapping> mappings = Rewrite.ordered(spec.origins().stream()
-                .map(o -> Rewrite.Mapping.of(o.path(), o.path())).toList());
+        // one search for every file: its tables are built once
+        Rewrite.Finder finder = new Rewrite.Finder(Rewrite.ordered(spec.origins().stream()
+                .map(o -> Rewrite.Mapping.of(o.path(), o.path())).toList()));
         List<BundlePlan.Item.File> files = new ArrayList<>();
         for (BundlePlan.Item i : plan.items()) {
             if (i instanceof BundlePlan.Item.File f && !f.name().endsWith(".pyc") && !plan.isOverlay(f.source())) files.add(f);
@@ -63,7 +64,7 @@ public final class RelocationScan {
         Map<String, Found> found = new HashMap<>();
         try (ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, workers), Thread.ofPlatform().name("nodecast-scan").daemon().factory())) {
             List<Future<Found>> futures = new ArrayList<>();
-            for (BundlePlan.Item.File f : files) futures.add(pool.submit(() -> scan(f, mappings, spec, plan)));
+            for (BundlePlan.Item.File f : files) futures.add(pool.submit(() -> scan(f, finder, spec, plan)));
             for (int i = 0; i < files.size(); i++) found.put(files.get(i).name(), futures.get(i).get());
         } catch (ExecutionException e) {
             if (e.getCause() instanceof IOException io) throw io;
@@ -88,8 +89,8 @@ public final class RelocationScan {
         return new Result(new Manifest(spec.origins(), entries), notes);
     }
 
-    private static Found scan(BundlePlan.Item.File f, List<Rewrite.Mapping> mappings, BundleSpec spec, BundlePlan plan) throws IOException {
-        Scanned s = f.patched() != null ? Scanned.of(f.patched(), mappings) : Scanned.of(f.source(), mappings);
+    private static Found scan(BundlePlan.Item.File f, Rewrite.Finder finder, BundleSpec spec, BundlePlan plan) throws IOException {
+        Scanned s = f.patched() != null ? Scanned.of(f.patched(), finder) : Scanned.of(f.source(), finder);
         if (!s.found) return Found.NONE;
         if (f.size() > Relocator.MAX_FILE_BYTES) {
             return new Found(Optional.empty(), Optional.of("names an original path but is over " + (Relocator.MAX_FILE_BYTES >> 20)
@@ -101,7 +102,7 @@ public final class RelocationScan {
                 // the bundle carries the file with its RUNPATH already made relative: look at those bytes
                 byte[] all = Files.readAllBytes(f.source());
                 ElfRunpath.relocate(all, spec.root(), Path.of(f.name()));
-                if (Rewrite.find(all, 0, all.length, mappings) < 0) return Found.NONE;
+                if (finder.find(all, 0, all.length) < 0) return Found.NONE;
             }
             return new Found(Optional.of(Manifest.Kind.CSTRING), Optional.empty());
         }
@@ -111,13 +112,13 @@ public final class RelocationScan {
 
     /** One pass over a file: does it name an original path, has it a NUL byte, how does it start. */
     private record Scanned(boolean found, boolean nul, boolean shebang, boolean elf, boolean ar) {
-        static Scanned of(byte[] all, List<Rewrite.Mapping> mappings) {
-            return new Scanned(Rewrite.find(all, 0, all.length, mappings) >= 0, indexOfNul(all, 0, all.length) >= 0,
+        static Scanned of(byte[] all, Rewrite.Finder finder) {
+            return new Scanned(finder.find(all, 0, all.length) >= 0, indexOfNul(all, 0, all.length) >= 0,
                     startsWith(all, all.length, "#!"), ElfRunpath.isElf(all, all.length), startsWith(all, all.length, "!<arch>\n"));
         }
 
-        static Scanned of(Path source, List<Rewrite.Mapping> mappings) throws IOException {
-            int keep = mappings.getFirst().from().length + 1;  // a match and the byte that ends it
+        static Scanned of(Path source, Rewrite.Finder finder) throws IOException {
+            int keep = finder.mappings().getFirst().from().length + 1;  // the longest match and the byte that ends it
             byte[] buf = new byte[CHUNK + keep];
             boolean found = false, nul = false, eof = false, first = true;
             boolean shebang = false, elf = false, ar = false;
@@ -136,7 +137,7 @@ public final class RelocationScan {
                     int limit = eof ? have : have - keep;
                     if (!nul) nul = indexOfNul(buf, 0, limit) >= 0;
                     if (!found) {
-                        int at = Rewrite.find(buf, 0, have, mappings);
+                        int at = finder.find(buf, 0, have);
                         found = at >= 0 && at < limit;
                     }
                     if (found && nul) break;

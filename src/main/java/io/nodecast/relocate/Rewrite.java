@@ -155,18 +155,14 @@ public final class Rewrite {
         return at + f.length == end || !continuesName(in[at + f.length]);
     }
 
-    /** The first offset in [from, end) where an original path starts as a whole path; -1 if none. */
-    public static int find(byte[] in, int from, int end, List<Mapping> mappings) {
-        return new Finder(mappings).find(in, from, end, end);
-    }
-
     /**
      * Where original paths start, found the way Horspool's search does for a set of patterns: the window is as long
      * as the shortest original, only its last byte is read, and a byte that no original has there moves it on by as
      * much as that byte allows. Relocation reads every byte of a prefix's binaries at bundle time and on every node
-     * after unpacking (68 MB for a Python tier 1); a byte-by-byte loop read them all.
+     * after unpacking (68 MB for a Python tier 1); a byte-by-byte loop read them all. Make one per set of mappings
+     * and keep it: its tables are built once.
      */
-    static final class Finder {
+    public static final class Finder {
         private final List<Mapping> mappings;
         private final int shortest;
         /** How far the window may move when this byte is its last: no original has it at a nearer place. */
@@ -174,7 +170,7 @@ public final class Rewrite {
         /** Whether some original has this byte last in the window: only then is a match checked. */
         private final boolean[] candidate = new boolean[256];
 
-        Finder(List<Mapping> mappings) {
+        public Finder(List<Mapping> mappings) {
             this.mappings = mappings;
             int m = Integer.MAX_VALUE;
             for (Mapping x : mappings) m = Math.min(m, x.from().length);
@@ -186,6 +182,15 @@ public final class Rewrite {
                 for (int j = 0; j < shortest - 1; j++) shift[f[j] & 0xff] = Math.min(shift[f[j] & 0xff], shortest - 1 - j);
                 candidate[f[shortest - 1] & 0xff] = true;
             }
+        }
+
+        public List<Mapping> mappings() {
+            return mappings;
+        }
+
+        /** The first offset in [from, end) where an original path starts as a whole path; -1 if none. */
+        public int find(byte[] in, int from, int end) {
+            return find(in, from, end, end);
         }
 
         /** The first offset in [from, limit) where an original path starts as a whole path in {@code in[0, end)}; -1 if none. */
@@ -203,12 +208,11 @@ public final class Rewrite {
     }
 
     /** Every original path in [from, end) replaced; the result may be longer or shorter. */
-    static byte[] replaceAll(byte[] in, int from, int end, List<Mapping> mappings) {
+    static byte[] replaceAll(byte[] in, int from, int end, Finder finder) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(end - from + 64);
-        Finder finder = new Finder(mappings);
         int last = from;
-        for (int i; (i = finder.find(in, last, end, end)) >= 0; ) {
-            Mapping m = matchAt(in, i, end, mappings);
+        for (int i; (i = finder.find(in, last, end)) >= 0; ) {
+            Mapping m = matchAt(in, i, end, finder.mappings());
             out.write(in, last, i - last);
             out.write(m.to(), 0, m.to().length);
             last = i + m.from().length;
@@ -219,8 +223,9 @@ public final class Rewrite {
 
     /** A text file: every original path replaced. */
     public static Result text(byte[] in, List<Mapping> mappings) {
-        if (find(in, 0, in.length, mappings) < 0) return new Result.Unchanged();
-        return new Result.Changed(replaceAll(in, 0, in.length, mappings), Optional.empty());
+        Finder finder = new Finder(mappings);
+        if (finder.find(in, 0, in.length) < 0) return new Result.Unchanged();
+        return new Result.Changed(replaceAll(in, 0, in.length, finder), Optional.empty());
     }
 
     /**
@@ -238,7 +243,7 @@ public final class Rewrite {
         String interp = rewriteString(h.interpreter(), mappings);
         if (interp.equals(h.interpreter())) return text(in, mappings);
         String args = rewriteString(h.args(), mappings);
-        byte[] body = replaceAll(in, h.length(), in.length, mappings);
+        byte[] body = replaceAll(in, h.length(), in.length, new Finder(mappings));
         String plain = "#!" + interp + args + "\n";
         int plainBytes = plain.getBytes(StandardCharsets.UTF_8).length;
         boolean blank = interp.indexOf(' ') >= 0 || interp.indexOf('\t') >= 0;
@@ -299,7 +304,7 @@ public final class Rewrite {
 
     private static String rewriteString(String s, List<Mapping> mappings) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return new String(replaceAll(b, 0, b.length, mappings), StandardCharsets.UTF_8);
+        return new String(replaceAll(b, 0, b.length, new Finder(mappings)), StandardCharsets.UTF_8);
     }
 
     private static String baseName(String path) {

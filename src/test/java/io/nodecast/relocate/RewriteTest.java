@@ -195,8 +195,8 @@ class RewriteTest {
     @Test
     void findReportsTheFirstWholePath() {
         byte[] in = b("xx" + OLD + "1 " + OLD + "/");
-        assertThat(Rewrite.find(in, 0, in.length, SHORT)).isEqualTo(2 + OLD.length() + 2);
-        assertThat(Rewrite.find(in, 0, 10, SHORT)).isEqualTo(-1);
+        assertThat(new Rewrite.Finder(SHORT).find(in, 0, in.length)).isEqualTo(2 + OLD.length() + 2);
+        assertThat(new Rewrite.Finder(SHORT).find(in, 0, 10)).isEqualTo(-1);
     }
 
     /**
