@@ -31,11 +31,11 @@ final class Libc {
     /** The system call numbers of one architecture. */
     record Numbers(long read, long write, long close, long pwrite64, long flock, long ftruncate, long fchmod,
                    long getdents64, long openat, long mkdirat, long unlinkat, long renameat2, long linkat, long symlinkat,
-                   long utimensat, long statx, long openat2, long geteuid, long ppoll) {
+                   long utimensat, long statx, long openat2, long geteuid, long ppoll, long pread64) {
         /** x86_64 (arch/x86/entry/syscalls/syscall_64.tbl). */
-        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107, 271);
+        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107, 271, 17);
         /** aarch64 and riscv64: the generic table (include/uapi/asm-generic/unistd.h). */
-        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175, 73);
+        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175, 73, 67);
 
         static Numbers of(String arch) {
             return switch (arch.toLowerCase(Locale.ROOT)) {
@@ -50,7 +50,7 @@ final class Libc {
     static final Numbers NR = Numbers.of(System.getProperty("os.arch"));
     private static final boolean X86 = NR == Numbers.X86_64;
 
-    static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000,
+    static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, O_APPEND = 02000,
             O_CLOEXEC = 02000000, O_PATH = 010000000;
     static final int O_DIRECTORY = X86 ? 0200000 : 040000;
     static final int O_NOFOLLOW = X86 ? 0400000 : 0100000;

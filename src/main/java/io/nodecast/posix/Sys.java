@@ -17,7 +17,7 @@ import static io.nodecast.posix.Libc.*;
  */
 public final class Sys implements AutoCloseable {
     public static final int O_RDONLY = Libc.O_RDONLY, O_WRONLY = Libc.O_WRONLY, O_RDWR = Libc.O_RDWR, O_CREAT = Libc.O_CREAT,
-            O_EXCL = Libc.O_EXCL, O_TRUNC = Libc.O_TRUNC, O_CLOEXEC = Libc.O_CLOEXEC, O_PATH = Libc.O_PATH,
+            O_EXCL = Libc.O_EXCL, O_TRUNC = Libc.O_TRUNC, O_APPEND = Libc.O_APPEND, O_CLOEXEC = Libc.O_CLOEXEC, O_PATH = Libc.O_PATH,
             O_DIRECTORY = Libc.O_DIRECTORY, O_NOFOLLOW = Libc.O_NOFOLLOW;
     public static final int AT_FDCWD = Libc.AT_FDCWD, AT_SYMLINK_NOFOLLOW = Libc.AT_SYMLINK_NOFOLLOW,
             AT_REMOVEDIR = Libc.AT_REMOVEDIR;
@@ -199,6 +199,13 @@ public final class Sys implements AutoCloseable {
     /** Reads up to {@code length} bytes into native memory; 0 at the end of the file. */
     public long read(int fd, MemorySegment into, long length) throws PosixException {
         long n = call(NR.read(), fd, into.address(), Math.min(length, into.byteSize()), 0, 0, 0);
+        if (n < 0) throw failed("read", new byte[0]);
+        return n;
+    }
+
+    /** Reads up to {@code length} bytes at file offset {@code offset}, whatever the descriptor's own offset. */
+    public long pread(int fd, MemorySegment into, long length, long offset) throws PosixException {
+        long n = call(NR.pread64(), fd, into.address(), Math.min(length, into.byteSize()), offset, 0, 0);
         if (n < 0) throw failed("read", new byte[0]);
         return n;
     }

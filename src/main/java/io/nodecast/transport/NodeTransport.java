@@ -32,22 +32,27 @@ import java.util.List;
  * <ol>
  * <li>rank 0 creates the file under another name, takes an exclusive lock on it and only then renames it into
  *     place, so whoever finds the file finds it locked;</li>
- * <li>the others wait for the file to appear (at most the stall time), then for its lock: asleep in the kernel,
- *     not holding a core the unpacking needs;</li>
- * <li>rank 0 writes its word and lets go; the lock also goes when rank 0 dies, however it dies, and a file without
- *     a word then fails the others;</li>
- * <li>each of the others, in turn under the lock, reads the word and appends a byte; the last one removes the file.</li>
+ * <li>the others wait for the file to appear (at most the stall time), append a byte to say they are there, then
+ *     wait for its lock: asleep in the kernel, not holding a core the unpacking needs;</li>
+ * <li>rank 0, to speak, waits until all the others are there (at most the stall time), appends its word and, if
+ *     they are all there, removes the file, which they read through their descriptors; then it lets go of the lock.
+ *     The lock also goes when rank 0 dies, however it dies, and a file without a word then fails the others;</li>
+ * <li>each of the others, in turn under the lock, reads the word; if the file is still there (someone came late),
+ *     it appends an acknowledgement and the last one removes the file.</li>
  * </ol>
- * A rank killed before it read leaves the file behind: rank 0 of a later step removes this user's files that are a
- * day old and locked by nobody.
+ * Rank 0 waits for the others because a launcher ends them all as soon as one rank fails: rank 0 failing in its first
+ * second (a corrupt bundle) and leaving before the others had found the file would leave the file behind.
+ * A rank killed before it read leaves the file behind too: rank 0 of a later step removes this user's files that are
+ * a day old and locked by nobody.
  * Starting MPI costs each rank about half a second here (more on a real fabric) and buys nothing on one node.
  */
 public final class NodeTransport implements Transport {
-    /** What precedes rank 0's word in the file; the others' acknowledgements follow it. */
+    /** What precedes rank 0's word in the file; the others' arrivals come before it, their acknowledgements after. */
     private static final byte[] MAGIC = "nodecast-step-1\n".getBytes(StandardCharsets.US_ASCII);
     private static final ValueLayout.OfInt BIG_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final int HEAD = MAGIC.length + Integer.BYTES;
     private static final long POLL_MILLIS = 10;
+    private static final byte ARRIVED = 1, READ = 2;
     /** A meeting file this old, and unlocked, belongs to a step long over. */
     static final Duration STALE = Duration.ofDays(1);
 
@@ -144,7 +149,7 @@ public final class NodeTransport implements Transport {
                 if (!e.is(Errno.ENOENT)) throw e;
             }
             try {
-                fd = sys.openat(Sys.AT_FDCWD, fresh, Sys.O_RDWR | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0600);
+                fd = sys.openat(Sys.AT_FDCWD, fresh, Sys.O_RDWR | Sys.O_APPEND | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0600);
                 sys.lockExclusive(fd, true);
                 sys.renameat(Sys.AT_FDCWD, fresh, Sys.AT_FDCWD, Names.bytes(file.toString()));
                 return fd;
@@ -209,21 +214,36 @@ public final class NodeTransport implements Transport {
         return listen(maxBytes);
     }
 
-    /** Rank 0: its word into the file, then the lock released, which wakes the others. */
+    /**
+     * Rank 0: once the others are all there, its word at the end of the file and the file removed; then the lock
+     * released, which wakes them.
+     */
     private void speak(byte[] data) {
         if (fd < 0) throw new IllegalStateException("rank 0 has already spoken");
         try (Sys sys = new Sys(); Arena arena = Arena.ofConfined()) {
+            boolean all = awaitOthers(sys);
             MemorySegment word = arena.allocate(HEAD + data.length);
             MemorySegment.copy(MAGIC, 0, word, ValueLayout.JAVA_BYTE, 0, MAGIC.length);
             word.set(BIG_INT, MAGIC.length, data.length);
             MemorySegment.copy(data, 0, word, ValueLayout.JAVA_BYTE, HEAD, data.length);
-            sys.pwriteFully(fd, word, word.byteSize(), 0);
+            sys.writeFully(fd, word, word.byteSize());   // appended: a late rank's arrival may come before or after it
+            if (all) sys.unlinkat(Sys.AT_FDCWD, Names.bytes(file.toString()), 0);
         } catch (PosixException e) {
             throw new NodecastException(ExitCode.DESTINATION, topology.host() + ": cannot write " + file
                     + " for the other ranks of this node: " + e.getMessage(), e);
         } finally {
             closeFile();
         }
+    }
+
+    /** Until every other rank has appended its arrival (the file holds nothing else yet), or the stall time is over. */
+    private boolean awaitOthers(Sys sys) throws PosixException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (sys.fstat(fd).size() < topology.size() - 1) {
+            if (System.nanoTime() > deadline) return false;
+            sleep();
+        }
+        return true;
     }
 
     /**
@@ -237,7 +257,7 @@ public final class NodeTransport implements Transport {
             int fd = -1;
             while (fd < 0) {
                 try {
-                    fd = sys.openat(Sys.AT_FDCWD, path, Sys.O_RDWR | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
+                    fd = sys.openat(Sys.AT_FDCWD, path, Sys.O_RDWR | Sys.O_APPEND | Sys.O_NOFOLLOW | Sys.O_CLOEXEC, 0);
                 } catch (PosixException e) {
                     if (!e.is(Errno.ENOENT)) throw e;
                     if (System.nanoTime() > deadline) {
@@ -254,6 +274,9 @@ public final class NodeTransport implements Transport {
                             + (st.isRegular() ? "" : " and is not a regular file") + ", not to this job's user: someone else's "
                             + "file stands where the ranks of this step meet");
                 }
+                try (Arena arena = Arena.ofConfined()) {
+                    sys.writeFully(fd, arena.allocate(1).fill(ARRIVED), 1);
+                }
                 // exclusive among the others too: each reads, appends its byte and counts, one after the other
                 sys.lockExclusive(fd, true);
                 return readAndAcknowledge(sys, fd, path, maxBytes);
@@ -266,29 +289,38 @@ public final class NodeTransport implements Transport {
         }
     }
 
-    /** Under the lock: rank 0's word, then this rank's byte; the last of the others removes the file. */
+    /**
+     * Under the lock: rank 0's word, after the arrivals that came before it; then, if rank 0 left the file for a late
+     * rank, this rank's acknowledgement, and the last of the others removes the file.
+     */
     private byte[] readAndAcknowledge(Sys sys, int fd, byte[] path, int maxBytes) throws PosixException {
-        long size = sys.fstat(fd).size();
+        Sys.Stat st = sys.fstat(fd);
+        long size = st.size();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment all = arena.allocate(Math.max(size, 1));
             long got = 0;
-            for (long n; got < size && (n = sys.read(fd, all.asSlice(got), size - got)) > 0; ) got += n;
-            int length = got >= HEAD && Arrays.equals(all.asSlice(0, MAGIC.length).toArray(ValueLayout.JAVA_BYTE), MAGIC)
-                    ? all.get(BIG_INT, MAGIC.length) : -1;
-            // also when rank 0 left no word: the file goes with the last of the others either way
-            MemorySegment ack = arena.allocate(1).fill((byte) 1);
-            sys.pwriteFully(fd, ack, 1, size);
-            long record = length < 0 || HEAD + (long) length > got ? 0 : HEAD + length;
-            if (size + 1 - record >= topology.size() - 1) sys.unlinkat(Sys.AT_FDCWD, path, 0);
+            for (long n; got < size && (n = sys.pread(fd, all.asSlice(got), size - got, got)) > 0; ) got += n;
+            long at = 0;
+            while (at < got && all.get(ValueLayout.JAVA_BYTE, at) == ARRIVED) at++;
+            int length = got - at >= HEAD && Arrays.equals(all.asSlice(at, MAGIC.length).toArray(ValueLayout.JAVA_BYTE), MAGIC)
+                    ? all.get(BIG_INT, at + MAGIC.length) : -1;
+            boolean whole = length >= 0 && at + HEAD + (long) length <= got;
+            if (st.nlink() > 0) {
+                // also when rank 0 left no word: the file goes with the last of the others either way
+                sys.writeFully(fd, arena.allocate(1).fill(READ), 1);
+                long read = 1;
+                for (long i = whole ? at + HEAD + length : at; i < got; i++) if (all.get(ValueLayout.JAVA_BYTE, i) == READ) read++;
+                if (read >= topology.size() - 1) sys.unlinkat(Sys.AT_FDCWD, path, 0);
+            }
             if (length < 0 || length > maxBytes) {
                 throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 ended without telling the other ranks "
                         + "of this node how the step ended (it died or was killed: its own messages and the launcher's say why)");
             }
-            if (HEAD + (long) length > got) {
+            if (!whole) {
                 throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0's word to the other ranks of this node "
                         + "in " + file + " is cut short: it died while writing it");
             }
-            return all.asSlice(HEAD, length).toArray(ValueLayout.JAVA_BYTE);
+            return all.asSlice(at + HEAD, length).toArray(ValueLayout.JAVA_BYTE);
         }
     }
 

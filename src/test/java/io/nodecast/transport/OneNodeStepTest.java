@@ -103,6 +103,22 @@ class OneNodeStepTest {
     }
 
     @Test
+    void rankZeroFailingAtOnceWaitsForTheOthersSoThatALauncherEndingThemLeavesNoMeetingFile() throws Exception {
+        // mpirun ends every rank as soon as one fails: a rank 0 gone before the others found the file left it behind
+        byte[] good = Files.readAllBytes(bundle());
+        Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
+        String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), bad.toString()};
+        Step step = new Step(3);
+        Process zero = step.start(0, args);
+        assertThat(zero.waitFor(3, TimeUnit.SECONDS)).as("rank 0 still waiting for the others").isFalse();
+        List<Process> others = List.of(step.start(1, args), step.start(2, args));
+        assertThat(step.exit(zero)).as(step.err(0)).isEqualTo(ExitCode.BUNDLE.code());
+        for (Process p : others) step.kill(p);
+        assertThat(step.err(0)).contains("bad.tar.zst", "truncated");
+        assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    @Test
     void aMeetingFileOfAnotherUserIsRefusedNotRead() throws Exception {
         Step step = new Step(2);
         Path dest = tmp.resolve("dest");
@@ -125,14 +141,15 @@ class OneNodeStepTest {
     @Test
     void twoCommandsInOneStepMeetApartEvenWhenRankZeroIsAheadOfTheOthers() throws Exception {
         // as in srun sh -c 'nodecast bcast A; nodecast bcast B': rank 0 is done with both before rank 1 starts the first
+        // (it waits the stall time for rank 1 each time, then leaves the file to it)
         Step step = new Step(2);
         Path a = bundle();
         Path b = new TarBuilder().file("lib/b.py", "tier 2\n").writeTo(tmp.resolve("t2.tar"));
         Path dest = tmp.resolve("dest");
-        assertThat(step.exit(step.start(0, "bcast", "--stall-timeout", "5", "-p", dest.toString(), a.toString()))).isZero();
-        assertThat(step.exit(step.start(0, "bcast", "--stall-timeout", "5", "-p", dest.toString(), b.toString()))).isZero();
-        assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "5", "-p", dest.toString(), a.toString()))).as(step.err(1)).isZero();
-        assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "5", "-p", dest.toString(), b.toString()))).as(step.err(1)).isZero();
+        assertThat(step.exit(step.start(0, "bcast", "--stall-timeout", "2", "-p", dest.toString(), a.toString()))).isZero();
+        assertThat(step.exit(step.start(0, "bcast", "--stall-timeout", "2", "-p", dest.toString(), b.toString()))).isZero();
+        assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "2", "-p", dest.toString(), a.toString()))).as(step.err(1)).isZero();
+        assertThat(step.exit(step.start(1, "bcast", "--stall-timeout", "2", "-p", dest.toString(), b.toString()))).as(step.err(1)).isZero();
         assertThat(dest.resolve("lib/b.py")).hasContent("tier 2\n");
         assertThat(step.meetingPlace()).doesNotExist();
     }
