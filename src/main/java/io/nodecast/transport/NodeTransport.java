@@ -247,7 +247,7 @@ public final class NodeTransport implements Transport {
     }
 
     /**
-     * The other ranks: wait for rank 0's file, then for its lock; read its word; the last one removes the file.
+     * The other ranks: wait for rank 0's file, say they are there, wait for its lock and read its word.
      * Owner and type are checked on the open descriptor, so the file judged is the file read.
      */
     private byte[] listen(int maxBytes) {
