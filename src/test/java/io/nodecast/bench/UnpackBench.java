@@ -25,7 +25,19 @@ final class UnpackBench {
     /** A method: how it is called, and which baseline it is compared with. */
     record Method(String name, String bundle, List<String> cmd, String baseline) {}
 
-    record Result(Method method, double wall, double cpu, long peakKiB) {}
+    /** @param walls each round's wall time, in round order: a ratio per round shows how far the run's noise goes */
+    record Result(Method method, double wall, double cpu, long peakKiB, List<Double> walls) {
+        /** The lowest and highest of this method's per-round wall time over its baseline's in the same round. */
+        String roundRatios(Result base) {
+            double lo = Double.MAX_VALUE, hi = 0;
+            for (int i = 0; i < Math.min(walls.size(), base.walls.size()); i++) {
+                double q = walls.get(i) / base.walls.get(i);
+                lo = Math.min(lo, q);
+                hi = Math.max(hi, q);
+            }
+            return hi == 0 ? "-" : String.format(Locale.ROOT, "%.2f–%.2f", lo, hi);
+        }
+    }
 
     private final Bench.Emitter emit;
     private final int rounds;
@@ -48,7 +60,8 @@ final class UnpackBench {
         FileTrees.deleteQuietly(dest);
         List<Result> out = new ArrayList<>();
         runs.forEach((m, rs) -> out.add(new Result(m, median(rs.stream().mapToDouble(Run::seconds).toArray()),
-                median(rs.stream().mapToDouble(Run::cpuSeconds).toArray()), rs.stream().mapToLong(Run::peakKiB).max().orElse(0))));
+                median(rs.stream().mapToDouble(Run::cpuSeconds).toArray()), rs.stream().mapToLong(Run::peakKiB).max().orElse(0),
+                rs.stream().map(Run::seconds).toList())));
         return out;
     }
 
@@ -73,18 +86,22 @@ final class UnpackBench {
         List<Result> results = paired(m, rounds, dest);
         Map<String, Result> byName = new LinkedHashMap<>();
         results.forEach(r -> byName.put(r.method().name(), r));
-        Table t = new Table("method", "bundle", "wall s (median)", "CPU s (median)", "wall vs baseline", "CPU vs baseline", "baseline", "peak MiB");
+        Table t = new Table("method", "bundle", "wall s (median)", "CPU s (median)", "wall vs baseline", "wall vs baseline, each round",
+                "CPU vs baseline", "baseline", "peak MiB");
         Map<String, Double> bars = new LinkedHashMap<>();
         for (Result r : results) {
             Result base = r.method().baseline() == null ? null : byName.get(r.method().baseline());
             t.row(r.method().name(), r.method().bundle(), r.wall(), r.cpu(),
                     base == null ? "-" : String.format(Locale.ROOT, "%.2f", r.wall() / base.wall()),
+                    base == null ? "-" : r.roundRatios(base),
                     base == null ? "-" : String.format(Locale.ROOT, "%.2f", r.cpu() / base.cpu()),
                     base == null ? "-" : base.method().name(), r.peakKiB() / 1024);
             bars.put(r.method().name(), r.wall());
         }
         emit.emit("unpack", "One node: nodecast's unpacking against GNU tar (new JVM per run, " + rounds + " paired rounds)", t,
                 String.format(Locale.ROOT, "Bundles: %s (%d MiB) and %s (%d MiB), into /dev/shm, in the page cache. %d cores. "
+                                + "Each round runs every method once, in this order; \"each round\" is the lowest and the highest "
+                                + "of the rounds' own ratios, how far this run's noise goes. "
                                 + "Targets (issue 10): local .tar.zst at most 0.90 of GNU tar's wall time and 1.20 of its CPU; "
                                 + "mpirun on one node at most 1.10 of the local transport; .tar.gz below tar -xzf.",
                         zst.getFileName(), Files.size(zst) >> 20, gz.getFileName(), Files.size(gz) >> 20,
