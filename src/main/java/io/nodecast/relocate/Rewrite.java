@@ -67,20 +67,18 @@ public final class Rewrite {
      * so that a path that starts before the limit is judged on the same bytes as in the whole file.
      */
     public static final class CStringScan {
-        private final List<Mapping> mappings;
         private final Finder finder;
         private final List<Patch> patches = new ArrayList<>();
         private long resume;
 
         public CStringScan(List<Mapping> mappings) {
-            this.mappings = mappings;
             this.finder = new Finder(mappings);
         }
 
         /** How many bytes a path starting at some offset needs to be judged: the path, the byte after, the tail kept. */
         public int window() {
             int longest = 0;
-            for (Mapping m : mappings) longest = Math.max(longest, m.from().length);
+            for (Mapping m : finder.mappings()) longest = Math.max(longest, m.from().length);
             return longest + TAIL_KEPT + 1;
         }
 
@@ -92,7 +90,7 @@ public final class Rewrite {
         public Optional<String> scan(byte[] in, int end, long base, int limit) {
             int i = (int) Math.max(0, resume - base);
             while ((i = finder.find(in, i, limit, end)) >= 0) {
-                Mapping m = matchAt(in, i, end, mappings);
+                Mapping m = matchAt(in, i, end, finder.mappings());
                 byte[] old = m.from(), neu = m.to();
                 int after = i + old.length;
                 int shorter = old.length - neu.length;
@@ -223,7 +221,10 @@ public final class Rewrite {
 
     /** A text file: every original path replaced. */
     public static Result text(byte[] in, List<Mapping> mappings) {
-        Finder finder = new Finder(mappings);
+        return text(in, new Finder(mappings));
+    }
+
+    private static Result text(byte[] in, Finder finder) {
         if (finder.find(in, 0, in.length) < 0) return new Result.Unchanged();
         return new Result.Changed(replaceAll(in, 0, in.length, finder), Optional.empty());
     }
@@ -238,12 +239,13 @@ public final class Rewrite {
      */
     public static Result script(byte[] in, List<Mapping> mappings) {
         Optional<Header> parsed = Header.parse(in);
-        if (parsed.isEmpty()) return text(in, mappings);
+        Finder finder = new Finder(mappings);
+        if (parsed.isEmpty()) return text(in, finder);
         Header h = parsed.get();
-        String interp = rewriteString(h.interpreter(), mappings);
-        if (interp.equals(h.interpreter())) return text(in, mappings);
-        String args = rewriteString(h.args(), mappings);
-        byte[] body = replaceAll(in, h.length(), in.length, new Finder(mappings));
+        String interp = rewriteString(h.interpreter(), finder);
+        if (interp.equals(h.interpreter())) return text(in, finder);
+        String args = rewriteString(h.args(), finder);
+        byte[] body = replaceAll(in, h.length(), in.length, finder);
         String plain = "#!" + interp + args + "\n";
         int plainBytes = plain.getBytes(StandardCharsets.UTF_8).length;
         boolean blank = interp.indexOf(' ') >= 0 || interp.indexOf('\t') >= 0;
@@ -302,9 +304,9 @@ public final class Rewrite {
         return true;
     }
 
-    private static String rewriteString(String s, List<Mapping> mappings) {
+    private static String rewriteString(String s, Finder finder) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
-        return new String(replaceAll(b, 0, b.length, new Finder(mappings)), StandardCharsets.UTF_8);
+        return new String(replaceAll(b, 0, b.length, finder), StandardCharsets.UTF_8);
     }
 
     private static String baseName(String path) {

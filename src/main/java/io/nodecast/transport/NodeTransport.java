@@ -241,7 +241,7 @@ public final class NodeTransport implements Transport {
         long deadline = System.nanoTime() + wait.toNanos();
         while (sys.fstat(fd).size() < topology.size() - 1) {
             if (System.nanoTime() > deadline) return false;
-            sleep();
+            sleep("the other ranks of this node");
         }
         return true;
     }
@@ -264,7 +264,7 @@ public final class NodeTransport implements Transport {
                         throw new NodecastException(ExitCode.REMOTE, topology.host() + ": rank 0 did not start this step within "
                                 + wait.toSeconds() + " s (the other ranks of a one-node step wait for it at " + file + ")");
                     }
-                    sleep();
+                    sleep("rank 0");
                 }
             }
             try {
@@ -324,12 +324,13 @@ public final class NodeTransport implements Transport {
         }
     }
 
-    private static void sleep() {
+    /** @param forWhom who is waited for, for the message if the wait is interrupted */
+    private static void sleep(String forWhom) {
         try {
             Thread.sleep(POLL_MILLIS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new NodecastException(ExitCode.REMOTE, "interrupted while waiting for rank 0");
+            throw new NodecastException(ExitCode.REMOTE, "interrupted while waiting for " + forWhom);
         }
     }
 

@@ -48,9 +48,9 @@ final class UnpackBench {
     }
 
     /**
-     * Paired rounds after one round that is not counted; the destination is removed before every run. The first start
-     * of a freshly built runtime and AOT cache reads them from disk (one such run took 5.6 s against 2.2 s), as
-     * tar's first start once did: every method is measured with its files in the page cache, each run a new process.
+     * Paired rounds after one round that is not counted; the destination is removed before every run. In a source
+     * checkout the first start after a build makes the launcher's AOT cache, a training delivery (`nodecast --version`
+     * took 5.96 s, then 0.47 s): that start is not what a job's step costs.
      */
     static List<Result> paired(List<Method> methods, int rounds, Path dest) {
         for (Method m : methods) {
@@ -108,8 +108,8 @@ final class UnpackBench {
         }
         emit.emit("unpack", "One node: nodecast's unpacking against GNU tar (new JVM per run, " + rounds + " paired rounds)", t,
                 String.format(Locale.ROOT, "Bundles: %s (%d MiB) and %s (%d MiB), into /dev/shm, in the page cache. %d cores. "
-                                + "Each round runs every method once, in this order, after a round that is not counted (a fresh build's "
-                                + "files come from disk at their first start); \"each round\" is the lowest and the highest "
+                                + "Each round runs every method once, in this order, after a round that is not counted (the first start "
+                                + "after a build makes the launcher's AOT cache); \"each round\" is the lowest and the highest "
                                 + "of the rounds' own ratios, how far this run's noise goes. "
                                 + "Targets (issue 10): local .tar.zst at most 0.90 of GNU tar's wall time and 1.20 of its CPU; "
                                 + "mpirun on one node at most 1.10 of the local transport; .tar.gz below tar -xzf.",

@@ -213,6 +213,7 @@ class RewriteTest {
         String pieces = OLD + "/opt/a/lib/srv/pa.ba/opt\0 -_";
         int compared = 0;
         for (List<Rewrite.Mapping> mappings : sets) {
+            Rewrite.Finder finder = new Rewrite.Finder(mappings);
             for (int round = 0; round < 300; round++) {
                 byte[] in = new byte[random.nextInt(200)];
                 for (int k = 0; k < in.length; ) {
@@ -223,7 +224,7 @@ class RewriteTest {
                 for (int from = 0; from <= end; from += 1 + random.nextInt(5)) {
                     int plain = -1;
                     for (int i = from; i < limit && plain < 0; i++) if (Rewrite.matchAt(in, i, end, mappings) != null) plain = i;
-                    assertThat(new Rewrite.Finder(mappings).find(in, from, limit, end)).as("from %d in %s", from,
+                    assertThat(finder.find(in, from, limit, end)).as("from %d in %s", from,
                             new String(in, StandardCharsets.ISO_8859_1)).isEqualTo(plain);
                     if (plain >= 0) compared++;
                 }
