@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -96,6 +97,9 @@ final class Containment implements AutoCloseable {
 
     private record DirToFinish(EntryPath path, int mode, long mtime, int nanos) {}
 
+    /** A directory member the stream may still add to, under its key in {@code toFinish}. */
+    private record Pending(String key, DirToFinish dir) {}
+
     private final Destination dest;
     private final Sys sys;
     private final Set<Rule> rules;
@@ -103,6 +107,10 @@ final class Containment implements AutoCloseable {
     private final boolean openat2;
     private final Map<String, Integer> dirs = new LinkedHashMap<>(CACHED_DIRS * 2, 0.75f, true);
     private final Map<String, DirToFinish> toFinish = new LinkedHashMap<>();
+    /** The directory members the stream is inside of, outermost last: each is an ancestor of the one above it. */
+    private final Deque<Pending> inside = new ArrayDeque<>();
+    /** Directories given their mode and time when the stream left them; back to {@code toFinish} if it returns. */
+    private final Map<String, DirToFinish> finishedEarly = new HashMap<>();
     private final Map<String, Integer> restoreModes = new LinkedHashMap<>();
     private byte[][] lastParts;
     private int lastN = -1;
@@ -246,6 +254,7 @@ final class Containment implements AutoCloseable {
     /** A directory member: created, or an existing one of the user's kept; its mode and time are applied at the end. */
     void directory(EntryPath p, int mode, long mtime, int nanos) throws PosixException {
         if (p.isRoot()) return;   // "./": DEST keeps its own private mode
+        leave(p);
         int parent = parentOf(p);
         try {
             sys.mkdirat(parent, p.last(), 0700);
@@ -261,13 +270,17 @@ final class Containment implements AutoCloseable {
         }
         String key = key(p.parts(), p.parts().length);
         restoreModes.remove(key);
+        finishedEarly.remove(key);
         toFinish.remove(key);   // re-inserted last: a later member's mode wins
-        toFinish.put(key, new DirToFinish(p, mode, mtime, nanos));
+        DirToFinish d = new DirToFinish(p, mode, mtime, nanos);
+        toFinish.put(key, d);
+        inside.push(new Pending(key, d));
     }
 
     /** A new regular file, open for writing; whatever was at its name is replaced. */
     int createFile(EntryPath p, int mode) throws PosixException {
         if (p.isRoot()) throw unsafe(p.shown(), "is a file in place of the destination itself");
+        leave(p);
         int parent = parentOf(p);
         int flags = Sys.O_WRONLY | Sys.O_CREAT | Sys.O_EXCL | Sys.O_NOFOLLOW | Sys.O_CLOEXEC;
         try {
@@ -282,6 +295,7 @@ final class Containment implements AutoCloseable {
     void symlink(EntryPath p, byte[] target, long mtime, int nanos) throws PosixException {
         if (p.isRoot()) throw unsafe(p.shown(), "replaces the destination itself with a link");
         checkSymlinkTarget(p, target);
+        leave(p);
         int parent = parentOf(p);
         try {
             sys.symlinkat(target, parent, p.last());
@@ -296,6 +310,7 @@ final class Containment implements AutoCloseable {
     void hardlink(EntryPath p, EntryPath target) throws PosixException {
         if (p.isRoot()) throw unsafe(p.shown(), "replaces the destination itself with a link");
         if (target.isRoot()) throw unsafe(p.shown(), "is a hard link to the destination itself");
+        leave(p);
         int parent = parentOf(p);
         // the target's directory on a descriptor of its own: opening it must not evict p's parent from the cache
         int targetParent = target.parts().length == 1 ? root : openDir(target.parts(), target.parts().length - 1);
@@ -477,9 +492,48 @@ final class Containment implements AutoCloseable {
         return out;
     }
 
+    /**
+     * The directories the stream has left, before member p is made: their mode and time now, on the descriptor the
+     * cache most often still holds, instead of all at the end, when nothing else runs (GNU tar does the same). A
+     * member that comes back into one later puts it back to be finished at the end ({@link #dir}); one its owner
+     * cannot write into waits for the end anyway, so that a later member could still be made in it.
+     */
+    private void leave(EntryPath p) throws PosixException {
+        while (!inside.isEmpty() && !isAncestor(inside.peek().dir().path().parts(), p.parts())) {
+            Pending left = inside.pop();
+            if (toFinish.get(left.key()) != left.dir() || (left.dir().mode() & 0700) != 0700) continue;
+            byte[][] parts = left.dir().path().parts();
+            Integer cached = dirs.get(left.key());
+            int fd = cached != null ? cached : openDir(parts, parts.length);
+            if (fd < 0) continue;   // gone: finish() skips it as well
+            try {
+                sys.fchmod(fd, left.dir().mode());
+                sys.futimens(fd, left.dir().mtime(), left.dir().nanos());
+            } finally {
+                if (cached == null) sys.closeQuietly(fd);
+            }
+            toFinish.remove(left.key());
+            finishedEarly.put(left.key(), left.dir());
+            if (lastN == parts.length && samePrefix(parts, lastParts, lastN)) lastN = -1;   // dir() must see a return to it
+        }
+    }
+
+    private static boolean isAncestor(byte[][] dir, byte[][] of) {
+        return dir.length < of.length && samePrefix(dir, of, dir.length);
+    }
+
+    /** A directory finished early that a member changes again: finished at the end instead. */
+    private void changing(String key) {
+        if (finishedEarly.isEmpty()) return;
+        DirToFinish d = finishedEarly.remove(key);
+        if (d != null) toFinish.put(key, d);
+    }
+
     /** Directory modes and times last, deepest first, so a read-only directory could still be filled. */
     void finish() throws PosixException {
         closeDirs();
+        inside.clear();
+        finishedEarly.clear();
         List<DirToFinish> all = new ArrayList<>(toFinish.values());
         all.sort(Comparator.comparingInt((DirToFinish d) -> d.path().parts().length).reversed());
         for (DirToFinish d : all) {
@@ -523,6 +577,7 @@ final class Containment implements AutoCloseable {
         if (n == 0) return root;
         if (n == lastN && samePrefix(parts, lastParts, n)) return lastFd;   // most members share their neighbour's parent
         String key = key(parts, n);
+        changing(key);
         Integer cached = dirs.get(key);
         if (cached != null) {
             lastParts = parts;
@@ -575,6 +630,7 @@ final class Containment implements AutoCloseable {
             } catch (PosixException e) {
                 if (attempt > 1) throw e;
                 Sys.Stat st = sys.lstatat(parent, name);
+                if (st == null || !st.isDirectory()) changing(key(parts, n - 1));   // a name made or removed in it
                 if (st == null) {
                     try {
                         sys.mkdirat(parent, name, 0777);   // a directory no member names: the umask decides, as in tar

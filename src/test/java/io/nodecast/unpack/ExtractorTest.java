@@ -86,6 +86,51 @@ class ExtractorTest {
         assertThat(Files.getLastModifiedTime(p).toMillis()).isEqualTo(1_500_000_000_250L);
     }
 
+    /**
+     * Directories get their mode and time when the stream leaves them, not all at the end; a member that comes back
+     * into one (an archive not in tree order), a relocated file renamed into one, a directory made in one by a deeper
+     * name: each must still leave the member's own time. Every kind of return, by both ways of opening parents.
+     */
+    @ParameterizedTest(name = "openat2 {0}")
+    @ValueSource(booleans = {true, false})
+    void directoryTimesAreTheMembersWhereverTheStreamGoesBack(boolean openat2) throws IOException {
+        byte[] list = new Manifest(List.of(new Manifest.Origin("/opt/py", ".")),
+                List.of(new Manifest.Entry(Manifest.Kind.SHEBANG, "bin/tool"))).encode();
+        long t = 1_100_000_000L;
+        byte[] archive = new RawTar().file(Extractor.MANIFEST, new String(list, StandardCharsets.US_ASCII))
+                .header("a/", '5').mode(0755).mtime(t + 1).end()
+                .header("a/b/", '5').mode(0750).mtime(t + 2).end()
+                .header("a/b/f", '0').size(1).data(new byte[] {'f'})
+                .header("a/c/", '5').mode(0755).mtime(t + 3).end()
+                .header("a/c/g", '0').size(1).data(new byte[] {'g'})
+                .header("bin/", '5').mode(0755).mtime(t + 4).end()
+                .header("bin/tool", '0').mode(0755).size(22).data("#!/opt/py/bin/python\n\n".getBytes(StandardCharsets.US_ASCII))
+                .header("x/", '5').mode(0700).mtime(t + 5).end()
+                .header("x/y", '0').size(1).data(new byte[] {'y'})
+                .header("top", '0').size(1).data(new byte[] {'t'})               // in DEST itself: leaves x
+                .header("x/again", '0').size(1).data(new byte[] {'x'})           // back into x, its neighbour's parent
+                .header("z/", '5').mode(0755).mtime(t + 6).end()
+                .header("a/b/late", '0').size(1).data(new byte[] {'l'})          // back into a/b, after a, a/c, x
+                .header("a/c/deep/er/file", '0').size(1).data(new byte[] {'d'})  // a/c/deep made in a/c by a deeper name
+                .header("a/link", '2').link("b/f").end()                        // a symbolic link made in a
+                .header("z/hard", '1').link("a/b/f").end()                       // a hard link made in z, left before
+                .header("z/", '5').mode(0755).mtime(t + 6).end()
+                .header("z/then", '0').size(1).data(new byte[] {'z'})
+                .bytes();
+        box.unpack(archive, Containment.ALL, openat2, 0);
+        for (var dir : List.of(List.of("a", t + 1, 0755), List.of("a/b", t + 2, 0750), List.of("a/c", t + 3, 0755),
+                List.of("bin", t + 4, 0755), List.of("x", t + 5, 0700), List.of("z", t + 6, 0755))) {
+            Path d = box.dest.resolve((String) dir.get(0));
+            assertThat(Files.getLastModifiedTime(d).toMillis()).as("time of " + dir.get(0)).isEqualTo((Long) dir.get(1) * 1000);
+            assertThat((Integer) Files.getAttribute(d, "unix:mode") & 0777).as("mode of " + dir.get(0)).isEqualTo(dir.get(2));
+        }
+        assertThat(Files.readString(box.dest.resolve("bin/tool"))).as("relocated").startsWith("#!" + box.dest);
+        assertThat(Files.readString(box.dest.resolve("a/b/late"))).isEqualTo("l");
+        assertThat(Files.readString(box.dest.resolve("a/c/deep/er/file"))).isEqualTo("d");
+        assertThat(Files.readString(box.dest.resolve("z/hard"))).isEqualTo("f");
+        assertThat(Files.readString(box.dest.resolve("x/again"))).isEqualTo("x");
+    }
+
     @Test
     void laterBundlesOverwriteWhateverTheEntryTypes() throws IOException {
         unpack(new TarBuilder().dir("a", 0755).file("a/f", "dir-then-file").file("b", "file-then-dir")
