@@ -20,13 +20,28 @@ final class ChunkPipe implements ChunkInput {
 
     private final BlockingQueue<ByteBuffer> full;
     private final BlockingQueue<ByteBuffer> free;
+    private final int chunkBytes, buffers;
+    /** Buffers are made as the writer first needs them: the reader's first chunk waits for one, not for all. */
+    private int made;
     private volatile boolean abandoned;
     private ByteBuffer current;
 
     ChunkPipe(int chunkBytes, int buffers) {
         this.full = new ArrayBlockingQueue<>(buffers + 1);
         this.free = new ArrayBlockingQueue<>(buffers);
-        for (int i = 0; i < buffers; i++) free.add(ByteBuffer.allocateDirect(chunkBytes));
+        this.chunkBytes = chunkBytes;
+        this.buffers = buffers;
+    }
+
+    /** A free buffer, a new one while fewer than {@code buffers} exist, or null after 50 ms. */
+    private ByteBuffer freeBuffer() throws InterruptedException {
+        ByteBuffer buf = free.poll();
+        if (buf != null) return buf;
+        if (made < buffers) {
+            made++;
+            return ByteBuffer.allocateDirect(chunkBytes);
+        }
+        return free.poll(50, TimeUnit.MILLISECONDS);
     }
 
     /** Writer side: copies the chunk (in pieces if it is larger than a buffer); the caller may reuse it after. */
@@ -36,7 +51,7 @@ final class ChunkPipe implements ChunkInput {
         try {
             while (src.hasRemaining()) {
                 ByteBuffer buf;
-                while ((buf = free.poll(50, TimeUnit.MILLISECONDS)) == null) {
+                while ((buf = freeBuffer()) == null) {
                     if (abandoned) return;
                 }
                 if (abandoned) return;

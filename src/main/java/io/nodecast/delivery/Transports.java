@@ -48,6 +48,9 @@ public final class Transports {
      *                  so that two commands of one step meet apart
      */
     public static Transport open(Settings s, Map<String, String> env, List<String> arguments) {
+        // the JVM takes 0.05 s to make the system-call handle; the first file call would wait for it (the unpacker's,
+        // before its first member, with the other core idle: BENCHMARKS.md section 8)
+        Thread.ofPlatform().daemon().name("nodecast-link").start(Sys::link);
         // the launcher's variables (and for hydra the parent process) are read only when they decide something
         return switch (s.choice()) {
             case LOCAL -> new LocalTransport(s.chunkBytes());
@@ -66,11 +69,8 @@ public final class Transports {
     private static Transport mpi(Settings s, World world, Map<String, String> env) {
         // MPI_Init mostly waits for the launcher and the other hosts. What a broadcast member would otherwise do
         // for the first time in the stream's first segments, delaying every hop after it, fits in that wait:
-        // linking the file calls and compiling SHA-256
-        Thread.ofPlatform().daemon().name("nodecast-prepare").start(() -> {
-            Sys.link();
-            Checksum.warm();
-        });
+        // compiling SHA-256
+        Thread.ofPlatform().daemon().name("nodecast-prepare").start(Checksum::warm);
         return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), world, env);
     }
 }

@@ -70,10 +70,11 @@ final class Unpacker {
     /** @param firstChunk the size of the chunks the transport hands over (a pipelined broadcast's segment) */
     private void startTar(int firstChunk) {
         try {
-            // the pipe cuts what it is handed into its buffers: 8 of at most 1 MiB, no larger than the chunks it is
-            // handed, fewer bytes for a small bundle. A direct buffer is zeroed when made, on the transport's thread:
-            // 8 MiB of fresh pages held up a broadcast member's first forward 70-100 ms on the test bed
-            pipe = new ChunkPipe(Math.clamp(Math.min(size, firstChunk), 4096, Math.min(chunkBytes, 1 << 20)), 8);
+            // the pipe cuts what it is handed into its buffers: 4 of at most 1 MiB, no larger than the chunks it is
+            // handed, fewer bytes for a small bundle, made as they are first needed. A direct buffer is zeroed when
+            // made, on the transport's thread: 8 MiB of fresh pages held up a broadcast member's first forward
+            // 70-100 ms on the test bed. Behind the pipe, the extractor's blocks hold at least 8 MiB more
+            pipe = new ChunkPipe(Math.clamp(Math.min(size, firstChunk), 4096, Math.min(chunkBytes, 1 << 20)), 4);
             thread = Thread.ofPlatform().name("nodecast-unpack").daemon().start(() -> {
                 long t = System.nanoTime();
                 try {

@@ -46,7 +46,7 @@ public final class Extractor {
     /** The first member of a bundle, if it has this name, is nodecast's description of it, not a file to unpack. */
     public static final String MANIFEST = ".nodecast-bundle";
     private static final int MANIFEST_MAX = 16 << 20;
-    private static final int BLOCK_SIZE = 1 << 20, BLOCKS = 24, SLICE = 1 << 20;
+    private static final int BLOCK_SIZE = 1 << 20, SLICE = 1 << 20;
 
     /**
      * @param writers      threads writing file data (at least 1)
@@ -114,12 +114,21 @@ public final class Extractor {
         }
     }
 
+    /**
+     * How far decompression may run ahead of the writers, in blocks: two for each writer to write from and a few for
+     * the parser. Memory touched for the first time is dear (on this machine 4.6 ms a MiB, BENCHMARKS.md section 8),
+     * and 24 blocks, all made in every unpacking, cost more CPU than the waits they saved.
+     */
+    private int blocks() {
+        return Math.max(8, 2 * options.writers() + 4);
+    }
+
     /** One extraction: its threads, its failure, its counts. */
     private final class Run {
         final String label;
         final AtomicReference<Throwable> failure = new AtomicReference<>();
         final AtomicReference<Object> failedAt = new AtomicReference<>();
-        final BlockPool pool = new BlockPool(BLOCKS, BLOCK_SIZE);
+        final BlockPool pool = new BlockPool(blocks(), BLOCK_SIZE);
         final List<Writer> writers = new ArrayList<>();
         long files, dirs, links, bytes;
         int next;
@@ -430,7 +439,7 @@ public final class Extractor {
 
         /** Decompression on a thread of its own, a few blocks ahead of the parser. */
         private final class Prefetch implements BlockSource {
-            final BlockingQueue<Object> ready = new ArrayBlockingQueue<>(BLOCKS + 2);
+            final BlockingQueue<Object> ready = new ArrayBlockingQueue<>(blocks() + 2);
             final Thread thread;
             volatile BlockSource source;
             volatile boolean stop;

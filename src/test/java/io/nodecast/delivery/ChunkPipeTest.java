@@ -47,6 +47,28 @@ class ChunkPipeTest {
     }
 
     @Test
+    void buffersAreMadeAsTheWriterNeedsThemAndNeverMoreThanGiven() throws Exception {
+        ChunkPipe pipe = new ChunkPipe(64, 2);
+        pipe.write(bytes(64, 1));
+        pipe.write(bytes(64, 2));   // two buffers made, both full: no reader yet
+        CompletableFuture<Void> third = CompletableFuture.runAsync(() -> {
+            try {
+                pipe.write(bytes(64, 3));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Thread.sleep(300);
+        assertThat(third).as("a third buffer was made").isNotDone();
+        assertThat(pipe.next().get(0)).isEqualTo((byte) 1);   // the reader holds the first buffer while it reads it
+        Thread.sleep(100);
+        assertThat(third).as("the buffer being read was taken").isNotDone();
+        assertThat(pipe.next().get(0)).isEqualTo((byte) 2);   // gives the first back
+        third.get(20, TimeUnit.SECONDS);
+        assertThat(pipe.next().get(0)).isEqualTo((byte) 3);
+    }
+
+    @Test
     void afterTheReaderGivesUpEveryWriteReturnsWithoutWaitingForABuffer() throws Exception {
         ChunkPipe pipe = new ChunkPipe(64, 1);
         pipe.write(bytes(64, 0));
