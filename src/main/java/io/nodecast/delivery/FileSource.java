@@ -28,6 +28,7 @@ final class FileSource implements ChunkSource {
     private static final int READ_AHEAD = 8 << 20;
     private ByteBuffer ahead;
     private FileChannel channel;
+    private boolean opened;
     private String error;
     private long nanos;
 
@@ -41,18 +42,22 @@ final class FileSource implements ChunkSource {
         long t = System.nanoTime();
         int start = into.position();
         try {
-            if (error == null) {
-                if (channel == null) {
-                    channel = FileChannel.open(path, StandardOpenOption.READ);
-                    ahead = ByteBuffer.allocateDirect((int) Math.max(1, Math.min(READ_AHEAD, size))).flip();
+            if (error == null && !opened) {
+                opened = true;
+                // the first chunk is read straight into the transport's buffer: the read-ahead buffer is 8 MiB of
+                // fresh memory to touch (37 ms on this machine), which the unpacker's first chunk need not wait for
+                channel = FileChannel.open(path, StandardOpenOption.READ);
+                while (into.hasRemaining() && channel.read(into) > 0) {
+                    // until the chunk is full or the file ends
                 }
+                if (into.hasRemaining() && channel.position() < size) shorter();
+            } else if (error == null) {
+                if (ahead == null) ahead = ByteBuffer.allocateDirect((int) Math.max(1, Math.min(READ_AHEAD, size))).flip();
                 if (!ahead.hasRemaining()) {
                     ahead.clear();
                     int n = channel.read(ahead);
                     ahead.flip();
-                    if (n < 0) {
-                        error = "bundle " + path + " became shorter while it was read (expected " + size + " bytes)";
-                    }
+                    if (n < 0) shorter();
                 }
                 int n = Math.min(ahead.remaining(), into.remaining());
                 into.put(ahead.slice(ahead.position(), n));
@@ -71,10 +76,14 @@ final class FileSource implements ChunkSource {
         return n;
     }
 
+    private void shorter() {
+        error = "bundle " + path + " became shorter while it was read (expected " + size + " bytes)";
+    }
+
     private void closeAtEnd() {
         // the transport asks for exactly size bytes; close once the last one is read
         try {
-            if (channel != null && channel.position() >= size && !ahead.hasRemaining()) {
+            if (channel != null && channel.position() >= size && (ahead == null || !ahead.hasRemaining())) {
                 channel.close();
                 channel = null;
             }
