@@ -251,7 +251,10 @@ final class Containment implements AutoCloseable {
 
     // ---- operations, each contained by the kernel
 
-    /** A directory member: created, or an existing one of the user's kept; its mode and time are applied at the end. */
+    /**
+     * A directory member: created, or an existing one of the user's kept; its mode and time are applied when the stream
+     * leaves it ({@link #leave}) or at the end.
+     */
     void directory(EntryPath p, int mode, long mtime, int nanos) throws PosixException {
         if (p.isRoot()) return;   // "./": DEST keeps its own private mode
         leave(p);
