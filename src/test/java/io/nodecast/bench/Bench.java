@@ -92,7 +92,7 @@ public final class Bench implements Callable<Integer> {
                 case "figure1" -> figure1();
                 case "delivery" -> delivery();
                 case "unpack" -> new UnpackBench(emitter(), quick ? 1 : Math.max(5, runs())).run(
-                        bundle(".tar.zst", "compile"), bundle(".tar.gz", "compile"), Path.of("/dev/shm/nodecast-bench-unpack"));
+                        bundle(".tar.zst", "compile"), bundle(".tar.gz", "compile"), Path.of("/dev/shm/nodecast-bench-unpack"), work);
                 case "profile" -> {
                     Map<String, Path> jars = new LinkedHashMap<>();
                     if (baselineJar != null) jars.put("baseline (" + baselineJar.getFileName() + ")", baselineJar);

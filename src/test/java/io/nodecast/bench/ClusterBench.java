@@ -571,7 +571,7 @@ final class ClusterBench {
     }
 
     /** The distribution 'mvn package' made, if it did. */
-    private static java.util.Optional<Path> distribution() throws IOException {
+    static java.util.Optional<Path> distribution() throws IOException {
         Path target = Launcher.home().resolve("target");
         if (!Files.isDirectory(target)) return java.util.Optional.empty();
         try (var s = Files.list(target)) {
