@@ -514,19 +514,13 @@ final class ClusterBench {
      * system and empty, so every operation counted is nodecast's own.
      */
     void footprint(int rate) throws IOException {
-        Path tarball = distribution().orElseThrow(
-                () -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"));
         Path backing = SHARED.resolve("bench/pfs-backing");
         Path pfs = SHARED.resolve("pfs");
         Files.createDirectories(pfs);
         Path install = backing.resolve("apps");
-        FileTrees.delete(install);
-        Files.createDirectories(install);
-        must(sh(List.of("tar", "-xzf", tarball.toString(), "-C", install.toString())), "tar");
-        String dist;
-        try (var s = Files.list(install)) {
-            dist = s.findFirst().orElseThrow().getFileName().toString();
-        }
+        String dist = install(install).orElseThrow(
+                () -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"))
+                .getFileName().toString();
         // the JDK this benchmark runs on, copied beside it: "a JDK on the shared file system"
         Path jdk = Path.of(System.getProperty("java.home"));
         must(sh(List.of("cp", "-a", jdk.toString(), install.resolve("jdk").toString())), "copying the JDK");
@@ -571,11 +565,23 @@ final class ClusterBench {
     }
 
     /** The distribution 'mvn package' made, if it did. */
-    static java.util.Optional<Path> distribution() throws IOException {
+    private static java.util.Optional<Path> distribution() throws IOException {
         Path target = Launcher.home().resolve("target");
         if (!Files.isDirectory(target)) return java.util.Optional.empty();
         try (var s = Files.list(target)) {
             return s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst();
+        }
+    }
+
+    /** The distribution unpacked into {@code into}, emptied first, as a centre installs it; its folder there, if one is built. */
+    static java.util.Optional<Path> install(Path into) throws IOException {
+        java.util.Optional<Path> tarball = distribution();
+        if (tarball.isEmpty()) return java.util.Optional.empty();
+        FileTrees.delete(into);
+        Files.createDirectories(into);
+        must(sh(List.of("tar", "-xzf", tarball.get().toString(), "-C", into.toString())), "tar");
+        try (var s = Files.list(into)) {
+            return s.findFirst();
         }
     }
 

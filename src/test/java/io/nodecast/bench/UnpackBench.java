@@ -87,21 +87,7 @@ final class UnpackBench {
      * the 6 rounds). No user pays that.
      */
     static Optional<Path> installed(Path work) throws IOException {
-        Optional<Path> tarball = ClusterBench.distribution();
-        if (tarball.isEmpty()) return Optional.empty();
-        Path install = work.resolve("dist");
-        FileTrees.delete(install);
-        Files.createDirectories(install);
-        Process p = new ProcessBuilder("tar", "-xzf", tarball.get().toString(), "-C", install.toString()).inheritIO().start();
-        try {
-            if (p.waitFor() != 0) throw new IOException("cannot unpack " + tarball.get());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException(e);
-        }
-        try (var s = Files.list(install)) {
-            return s.map(d -> d.resolve("bin/nodecast")).filter(Files::isExecutable).findFirst();
-        }
+        return ClusterBench.install(work.resolve("dist")).map(d -> d.resolve("bin/nodecast"));
     }
 
     void run(Path zst, Path gz, Path dest, Path work) throws IOException {
