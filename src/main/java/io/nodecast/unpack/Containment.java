@@ -510,14 +510,45 @@ final class Containment implements AutoCloseable {
             int fd = cached != null ? cached : openDir(parts, parts.length);
             if (fd < 0) continue;   // gone: finish() skips it as well
             try {
-                sys.fchmod(fd, left.dir().mode());
-                sys.futimens(fd, left.dir().mtime(), left.dir().nanos());
+                setModeAndTime(fd, left.dir());
             } finally {
                 if (cached == null) sys.closeQuietly(fd);
             }
             toFinish.remove(left.key());
             finishedEarly.put(left.key(), left.dir());
             if (lastN == parts.length && samePrefix(parts, lastParts, lastN)) lastN = -1;   // dir() must see a return to it
+        }
+    }
+
+    /** A failure here is the directory's, not the member's that the stream is at (or of none, at the end). */
+    private void setModeAndTime(int fd, DirToFinish d) {
+        try {
+            sys.fchmod(fd, d.mode());
+            sys.futimens(fd, d.mtime(), d.nanos());
+        } catch (PosixException e) {
+            throw new DirectoryFailure(d.path().raw(), e);
+        }
+    }
+
+    /**
+     * A directory's mode or time could not be set; the extractor reports it under the directory's name. Unchecked, so
+     * that every member call that may finish a directory on its way keeps its signature.
+     */
+    static final class DirectoryFailure extends RuntimeException {
+        private final byte[] name;
+
+        DirectoryFailure(byte[] name, PosixException cause) {
+            super(cause.getMessage(), cause);
+            this.name = name;
+        }
+
+        byte[] name() {
+            return name;
+        }
+
+        @Override
+        public synchronized PosixException getCause() {
+            return (PosixException) super.getCause();
         }
     }
 
@@ -543,8 +574,7 @@ final class Containment implements AutoCloseable {
             int fd = openDir(d.path().parts(), d.path().parts().length);
             if (fd < 0) continue;   // replaced by a later member: its own rules applied
             try {
-                sys.fchmod(fd, d.mode());
-                sys.futimens(fd, d.mtime(), d.nanos());
+                setModeAndTime(fd, d);
             } finally {
                 sys.closeQuietly(fd);
             }

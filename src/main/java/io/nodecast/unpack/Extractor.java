@@ -172,6 +172,8 @@ public final class Extractor {
                 endWriters();
                 if (!stopped()) relocate(box, manifest, label);
                 if (!stopped()) box.finish();
+            } catch (Containment.DirectoryFailure d) {
+                fail(d.getCause(), d.name());
             } catch (Throwable t) {
                 fail(t, current);
             } finally {

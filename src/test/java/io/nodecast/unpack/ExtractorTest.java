@@ -131,6 +131,33 @@ class ExtractorTest {
         assertThat(Files.readString(box.dest.resolve("x/again"))).isEqualTo("x");
     }
 
+    /**
+     * A directory whose mode or time cannot be set (here an immutable one already in DEST, which even root cannot
+     * change) fails the bundle with the directory's name: set when the stream leaves it, the member being made then is
+     * another; set at the end (one its owner cannot write into), no member is being made at all.
+     */
+    @ParameterizedTest(name = "mode {0}")
+    @ValueSource(ints = {0755, 0555})
+    void aDirectoryThatCannotBeFinishedIsNamed(int mode) throws Exception {
+        unpack(new TarBuilder().dir("dir", 0755).bytes());   // DEST is nodecast's, from an earlier bundle
+        Path d = box.dest.resolve("dir");
+        org.junit.jupiter.api.Assumptions.assumeTrue(chattr("+i", d) == 0, "chattr +i: no immutable files here");
+        try {
+            byte[] archive = new RawTar().header("dir/", '5').mode(mode).mtime(1_100_000_000L).end()
+                    .header("next", '0').size(1).data(new byte[] {'n'}).bytes();
+            assertThatThrownBy(() -> unpack(archive))
+                    .isInstanceOfSatisfying(NodecastException.class, e -> assertThat(e.exitCode()).isEqualTo(ExitCode.DESTINATION))
+                    .hasMessageContaining("cannot write 'dir/' in ").hasMessageNotContaining("next").hasMessageContaining("Operation not permitted");
+        } finally {
+            chattr("-i", d);
+        }
+    }
+
+    private static int chattr(String flag, Path p) throws IOException, InterruptedException {
+        return new ProcessBuilder("chattr", flag, p.toString()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+    }
+
     @Test
     void laterBundlesOverwriteWhateverTheEntryTypes() throws IOException {
         unpack(new TarBuilder().dir("a", 0755).file("a/f", "dir-then-file").file("b", "file-then-dir")
