@@ -82,7 +82,7 @@ public final class Bench implements Callable<Integer> {
             // footprint installs the distribution, which 'mvn package' makes after the tests (bench/run makes it first)
             if (!ClusterBench.distributionBuilt()) {
                 which.remove("footprint");
-                System.err.println("bench: footprint left out: no target/nodecast-VERSION.tar.gz yet (mvn package)");
+                System.err.println("bench: footprint left out: no target/nodecast-VERSION.tar.gz newer than target/classes (mvn package)");
             }
         }
         System.out.printf("# nodecast benchmarks (%s), %d cores, %s%n%n", quick ? "quick" : "full",

@@ -519,7 +519,7 @@ final class ClusterBench {
         Files.createDirectories(pfs);
         Path install = backing.resolve("apps");
         String dist = install(install).orElseThrow(
-                () -> new IllegalStateException("no target/nodecast-VERSION.tar.gz: run 'mvn package' first (bench/run does)"))
+                () -> new IllegalStateException("no target/nodecast-VERSION.tar.gz newer than target/classes: run 'mvn package' first (bench/run does)"))
                 .getFileName().toString();
         // the JDK this benchmark runs on, copied beside it: "a JDK on the shared file system"
         Path jdk = Path.of(System.getProperty("java.home"));
@@ -564,12 +564,29 @@ final class ClusterBench {
                         + "calls: strace's count of the calls that name a path on the install, for one process on n1."));
     }
 
-    /** The distribution 'mvn package' made, if it did. */
+    /**
+     * The distribution 'mvn package' made, if it did and nothing was compiled after it: in a working tree, the quick
+     * benchmarks of 'mvn verify' run before its package phase, and a distribution older than the classes measures old code.
+     */
     private static java.util.Optional<Path> distribution() throws IOException {
         Path target = Launcher.home().resolve("target");
         if (!Files.isDirectory(target)) return java.util.Optional.empty();
+        java.util.Optional<Path> tarball;
         try (var s = Files.list(target)) {
-            return s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst();
+            tarball = s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst();
+        }
+        if (tarball.isEmpty() || !Files.isDirectory(target.resolve("classes"))) return tarball;
+        long made = Files.getLastModifiedTime(tarball.get()).toMillis();
+        try (var classes = Files.walk(target.resolve("classes"))) {
+            // class files only: every Maven run copies the filtered resources again (version.properties)
+            boolean newer = classes.filter(c -> c.getFileName().toString().endsWith(".class")).anyMatch(c -> {
+                try {
+                    return Files.getLastModifiedTime(c).toMillis() > made;
+                } catch (IOException e) {
+                    return true;
+                }
+            });
+            return newer ? java.util.Optional.empty() : tarball;
         }
     }
 

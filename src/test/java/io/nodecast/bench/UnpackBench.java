@@ -95,7 +95,7 @@ final class UnpackBench {
         String nc = dist.orElse(Launcher.nodecast()).toString();
         String which = dist.isPresent() ? "nodecast is the distribution (target/nodecast-VERSION.tar.gz) unpacked in "
                 + Launcher.home().relativize(work.resolve("dist"))
-                : "nodecast is the source checkout's bin/nodecast (no distribution built: mvn package)";
+                : "nodecast is the source checkout's bin/nodecast (no distribution built since the last compilation: mvn package)";
         String d = dest.toString();
         List<Method> m = new ArrayList<>();
         m.add(new Method("GNU tar --zstd -xf", "zst", List.of("sh", "-c", "mkdir -p \"$1\" && tar --zstd -xf \"$2\" -C \"$1\"", "sh", d, zst.toString()), null));
