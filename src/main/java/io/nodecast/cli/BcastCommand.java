@@ -93,7 +93,7 @@ public final class BcastCommand implements Callable<Integer> {
 
         @Option(names = "--unpack-threads", paramLabel = "N", defaultValue = "0",
                 description = "Threads writing files on each leader (default 0: what the leader's CPU affinity allows, "
-                        + "less two for decompressing and parsing, at least 1, at most 8).")
+                        + "less one for decompressing, at most 8; none on two cores or fewer, where the parsing thread writes).")
         int unpackThreads;
 
         @Option(names = "--max-unpacked", paramLabel = "SIZE", converter = SizeConverter.class,

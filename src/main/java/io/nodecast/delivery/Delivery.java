@@ -52,7 +52,7 @@ public final class Delivery {
     /**
      * How leaders unpack.
      *
-     * @param threads     writer threads per leader (0: what the CPU affinity allows)
+     * @param threads     writer threads per leader (0: what the CPU affinity allows, {@link io.nodecast.unpack.Extractor.Options#defaultWriters})
      * @param maxUnpacked the most a bundle may expand to, in bytes of tar stream; 0: no limit; -1: the default,
      *                    100 times the bundle and at least 1 GiB (a tiny hostile bundle must not fill /dev/shm)
      * @param force       unpack into an existing non-empty directory that is not a nodecast destination

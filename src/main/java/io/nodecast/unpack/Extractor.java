@@ -34,7 +34,7 @@ import java.util.function.Consumer;
 /**
  * Unpacks one bundle stream into a {@link Destination}: decompression on one thread, parsing and every change to
  * the directory tree on the calling thread (in archive order, through {@link Containment}), file data written by
- * a pool of writer threads straight from the decompressed blocks.
+ * a pool of writer threads straight from the decompressed blocks (or by the calling thread itself, on two cores).
  *
  * <p>Names are created in archive order by one thread, so a later member replaces an earlier one exactly as in a
  * sequential unpack; the writers only fill files that thread created and opened. Any failure on any thread —
@@ -49,7 +49,7 @@ public final class Extractor {
     private static final int BLOCK_SIZE = 1 << 20, SLICE = 1 << 20;
 
     /**
-     * @param writers      threads writing file data (at least 1)
+     * @param writers      threads writing file data; 0: the thread that parses writes it too
      * @param maxTarBytes  the most tar stream a bundle may expand to; 0 for no limit
      * @param verbose      where -v lines go (warnings about members read differently); may ignore them
      * @param useOpenat2   false forces the O_NOFOLLOW walk of older kernels
@@ -59,9 +59,14 @@ public final class Extractor {
             return new Options(defaultWriters(), 0, s -> { }, true);
         }
 
-        /** What the CPU affinity (and a cgroup quota) allows, less the decompressing and parsing threads, at most 8. */
+        /**
+         * What the CPU affinity (and a cgroup quota) allows, less one for the decompressing thread, at most 8; none on two
+         * cores or fewer, where a hand-off for every piece of every file cost more than the thread brought: the parsing
+         * thread writing the data itself took 7% less CPU and no more time (BENCHMARKS.md section 8).
+         */
         public static int defaultWriters() {
-            return Math.clamp(Runtime.getRuntime().availableProcessors() - 1, 1, 8);
+            int cores = Runtime.getRuntime().availableProcessors();
+            return cores <= 2 ? 0 : Math.min(cores - 1, 8);
         }
     }
 
@@ -130,6 +135,8 @@ public final class Extractor {
         final AtomicReference<Object> failedAt = new AtomicReference<>();
         final BlockPool pool = new BlockPool(blocks(), BLOCK_SIZE);
         final List<Writer> writers = new ArrayList<>();
+        /** The parsing thread's own system calls, for the data it writes when there are no writer threads. */
+        Sys own;
         long files, dirs, links, bytes;
         int next;
         byte[] current = new byte[0];
@@ -151,7 +158,8 @@ public final class Extractor {
             Prefetch prefetch = null;
             byte[] manifest = null;
             try (Sys sys = new Sys(); Containment box = new Containment(dest, sys, rules, options.useOpenat2())) {
-                for (int i = 0; i < Math.max(1, options.writers()); i++) writers.add(new Writer(i));
+                own = sys;
+                for (int i = 0; i < options.writers(); i++) writers.add(new Writer(i));
                 prefetch = new Prefetch(raw);
                 try (TarReader tar = new TarReader(prefetch, TarReader.Limits.DEFAULT, label)) {
                     TarEntry e;
@@ -217,9 +225,21 @@ public final class Extractor {
             bytes += e.size();
             // the kernel applied the umask to the mode given at creation; chmod only when that changed it
             int chmod = (mode & ~dest.umask()) == mode ? -1 : mode;
+            Close close = new Close(chmod, e.mtime(), e.mtimeNano(), e.isSparse() ? e.realSize() : -1);
+            if (writers.isEmpty()) {
+                // this thread writes the pieces as they come, then ends the file, which closes it whatever fails
+                boolean pieces = false;
+                try {
+                    if (e.size() > 0) data(tar, e, fd, null, null, p);
+                    pieces = true;
+                } finally {
+                    if (!pieces) own.closeQuietly(fd);
+                }
+                write(own, new Work(fd, null, -1, close, p));
+                return;
+            }
             Writer w = writers.get(next);
             next = (next + 1) % writers.size();
-            Close close = new Close(chmod, e.mtime(), e.mtimeNano(), e.isSparse() ? e.realSize() : -1);
             if (e.size() == 0) {
                 w.put(new Work(fd, null, -1, close, p));
                 return;
@@ -232,6 +252,7 @@ public final class Extractor {
             }
         }
 
+        /** A file's data, piece by piece, to writer w, or written here when w is null; the last piece carries close. */
         private void data(TarReader tar, TarEntry e, int fd, Writer w, Close close, Containment.EntryPath p)
                 throws IOException {
             List<TarEntry.Segment> map = e.sparse();
@@ -244,7 +265,7 @@ public final class Extractor {
                     throw new InterruptedIOException("unpacking stopped");
                 }
                 if (map.isEmpty()) {
-                    w.put(new Work(fd, s, -1, tar.dataLeft() == 0 ? close : null, p));
+                    hand(w, new Work(fd, s, -1, tar.dataLeft() == 0 ? close : null, p));
                     continue;
                 }
                 // a sparse file: the stored bytes are the segments' data, one after another
@@ -258,13 +279,47 @@ public final class Extractor {
                     int n = (int) Math.min(s.length() - done, seg.length() - inSegment);
                     s.block().retain();
                     boolean last = tar.dataLeft() == 0 && done + n == s.length();
-                    w.put(new Work(fd, new TarReader.Slice(s.block(), s.offset() + done, n), seg.offset() + inSegment,
+                    hand(w, new Work(fd, new TarReader.Slice(s.block(), s.offset() + done, n), seg.offset() + inSegment,
                             last ? close : null, p));
                     inSegment += n;
                     done += n;
                 }
                 s.block().release();
             }
+        }
+
+        private void hand(Writer w, Work piece) throws IOException {
+            if (w != null) w.put(piece);
+            else write(own, piece);
+        }
+
+        /** Writes a piece; the last piece of a file also ends it. The file is closed whatever fails. */
+        private void write(Sys sys, Work w) throws PosixException {
+            Close c = w.close();
+            boolean closed = false;
+            try {
+                try {
+                    if (w.slice() != null) {
+                        MemorySegment data = w.slice().segment();
+                        if (w.offset() < 0) sys.writeFully(w.fd(), data, w.slice().length());
+                        else sys.pwriteFully(w.fd(), data, w.slice().length(), w.offset());
+                    }
+                } finally {
+                    release(w);
+                }
+                if (c == null) return;
+                if (c.truncate() >= 0) sys.ftruncate(w.fd(), c.truncate());
+                if (c.chmod() >= 0) sys.fchmod(w.fd(), c.chmod());
+                sys.futimens(w.fd(), c.mtime(), c.nanos());
+                closed = true;
+                sys.close(w.fd());
+            } finally {
+                if (c != null && !closed) sys.closeQuietly(w.fd());
+            }
+        }
+
+        private static void release(Work w) {
+            if (w.slice() != null) w.slice().block().release();
         }
 
         private byte[] readManifest(TarReader tar, TarEntry e) throws IOException {
@@ -397,31 +452,6 @@ public final class Extractor {
                 }
             }
 
-            /** Writes a piece; the last piece of a file also ends it. The file is closed whatever fails. */
-            private void write(Sys sys, Work w) throws PosixException {
-                Close c = w.close();
-                boolean closed = false;
-                try {
-                    try {
-                        if (w.slice() != null) {
-                            MemorySegment data = w.slice().segment();
-                            if (w.offset() < 0) sys.writeFully(w.fd(), data, w.slice().length());
-                            else sys.pwriteFully(w.fd(), data, w.slice().length(), w.offset());
-                        }
-                    } finally {
-                        release(w);
-                    }
-                    if (c == null) return;
-                    if (c.truncate() >= 0) sys.ftruncate(w.fd(), c.truncate());
-                    if (c.chmod() >= 0) sys.fchmod(w.fd(), c.chmod());
-                    sys.futimens(w.fd(), c.mtime(), c.nanos());
-                    closed = true;
-                    sys.close(w.fd());
-                } finally {
-                    if (c != null && !closed) sys.closeQuietly(w.fd());
-                }
-            }
-
             private void discard(Work w, Sys sys) {
                 release(w);
                 if (w.close() != null && w.fd() >= 0) sys.closeQuietly(w.fd());
@@ -432,10 +462,6 @@ public final class Extractor {
                 try (Sys sys = new Sys()) {
                     discard(w, sys);
                 }
-            }
-
-            private void release(Work w) {
-                if (w.slice() != null) w.slice().block().release();
             }
         }
 

@@ -123,6 +123,8 @@ final class UnpackBench {
         }
         emit.emit("unpack", "One node: nodecast's unpacking against GNU tar (new JVM per run, " + rounds + " paired rounds)", t,
                 String.format(Locale.ROOT, "Bundles: %s (%d MiB) and %s (%d MiB), into /dev/shm, in the page cache. %d cores. %s. "
+                                + "The default has as many writer threads as the cores less the decompressing one, at most 8, and "
+                                + "none on 2 cores or fewer (the parsing thread writes); --unpack-threads N gives N. "
                                 + "Each round runs every method once, in this order, after a round that is not counted (a source "
                                 + "checkout's launcher makes its AOT cache in its first start after a build); \"each round\" is the lowest and the highest "
                                 + "of the rounds' own ratios, how far this run's noise goes. "
