@@ -34,7 +34,8 @@ import java.util.function.Consumer;
 /**
  * Unpacks one bundle stream into a {@link Destination}: decompression on one thread, parsing and every change to
  * the directory tree on the calling thread (in archive order, through {@link Containment}), file data written by
- * a pool of writer threads straight from the decompressed blocks (or by the calling thread itself, on two cores).
+ * a pool of writer threads straight from the decompressed blocks, or by the calling thread itself when the pool is
+ * empty (the default on two cores or fewer).
  *
  * <p>Names are created in archive order by one thread, so a later member replaces an earlier one exactly as in a
  * sequential unpack; the writers only fill files that thread created and opened. Any failure on any thread —
