@@ -97,10 +97,14 @@ class GnuTarParityTest {
         compare(name, archive, expect);
     }
 
-    /** GNU tar writes sparse files in four formats; each must unpack to the same bytes, holes kept. */
-    @ParameterizedTest(name = "{0}")
+    /**
+     * GNU tar writes sparse files in four formats; each must unpack to the same bytes, holes kept, whether writer
+     * threads write the pieces or the parsing thread does (0 writers, the default on two cores).
+     */
+    @ParameterizedTest(name = "{0}, writers {1}")
     @MethodSource("sparseFormats")
-    void sparseFilesInEveryFormatGnuTarWrites(String format) throws Exception {
+    void sparseFilesInEveryFormatGnuTarWrites(String format, int writers) throws Exception {
+        this.writers = writers;
         Path src = Files.createDirectories(tmp.resolve("src"));
         Path f = src.resolve("sparse.bin");
         sh("truncate -s 1M " + f + " && printf 'head' | dd of=" + f + " conv=notrunc status=none"
@@ -115,13 +119,16 @@ class GnuTarParityTest {
         assertThat(blocks * 512).as("holes stay holes").isLessThan(256 << 10);
     }
 
-    static Stream<String> sparseFormats() {
+    static Stream<org.junit.jupiter.params.provider.Arguments> sparseFormats() {
         return Stream.of("--format=gnu", "--format=posix --sparse-version=0.0", "--format=posix --sparse-version=0.1",
-                "--format=posix --sparse-version=1.0", "--format=oldgnu");
+                "--format=posix --sparse-version=1.0", "--format=oldgnu")
+                .flatMap(f -> Stream.of(0, 2).map(w -> org.junit.jupiter.params.provider.Arguments.of(f, w)));
     }
 
-    @Test
-    void aSparseFileOverTwoGigabytes() throws Exception {
+    @ParameterizedTest(name = "writers {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 2})
+    void aSparseFileOverTwoGigabytes(int writers) throws Exception {
+        this.writers = writers;
         Path src = Files.createDirectories(tmp.resolve("src"));
         Path f = src.resolve("big.sparse");
         sh("truncate -s 2200M " + f + " && printf 'start' | dd of=" + f + " conv=notrunc status=none"
@@ -191,8 +198,11 @@ class GnuTarParityTest {
         return out;
     }
 
-    private static UnpackSummary unpack(byte[] archive, Path dest) {
-        return new Extractor(Destination.prepare(dest.toString(), "h"), new Extractor.Options(2, 0, s -> { }, true))
+    /** Writer threads for the next unpack; the sparse tests also run with none. */
+    private int writers = 2;
+
+    private UnpackSummary unpack(byte[] archive, Path dest) {
+        return new Extractor(Destination.prepare(dest.toString(), "h"), new Extractor.Options(writers, 0, s -> { }, true))
                 .extract(ChunkInputs.of(archive, 8192), "archive.tar");
     }
 
