@@ -576,17 +576,11 @@ final class ClusterBench {
             tarball = s.filter(p -> p.getFileName().toString().matches("nodecast-.*\\.tar\\.gz")).findFirst();
         }
         if (tarball.isEmpty() || !Files.isDirectory(target.resolve("classes"))) return tarball;
-        long made = Files.getLastModifiedTime(tarball.get()).toMillis();
-        try (var classes = Files.walk(target.resolve("classes"))) {
-            // class files only: every Maven run copies the filtered resources again (version.properties)
-            boolean newer = classes.filter(c -> c.getFileName().toString().endsWith(".class")).anyMatch(c -> {
-                try {
-                    return Files.getLastModifiedTime(c).toMillis() > made;
-                } catch (IOException e) {
-                    return true;
-                }
-            });
-            return newer ? java.util.Optional.empty() : tarball;
+        java.nio.file.attribute.FileTime made = Files.getLastModifiedTime(tarball.get());
+        // class files only: every Maven run copies the filtered resources again (version.properties)
+        try (var newer = Files.find(target.resolve("classes"), Integer.MAX_VALUE,
+                (c, a) -> c.getFileName().toString().endsWith(".class") && a.lastModifiedTime().compareTo(made) > 0)) {
+            return newer.findAny().isPresent() ? java.util.Optional.empty() : tarball;
         }
     }
 

@@ -5,6 +5,7 @@ import io.nodecast.core.NodecastException;
 import io.nodecast.format.ChunkInputs;
 import io.nodecast.format.Compression;
 import io.nodecast.relocate.Manifest;
+import io.nodecast.testing.Launcher;
 import io.nodecast.testing.RawTar;
 import io.nodecast.testing.TarBuilder;
 import io.nodecast.testing.TarTrees;
@@ -153,9 +154,8 @@ class ExtractorTest {
         }
     }
 
-    private static int chattr(String flag, Path p) throws IOException, InterruptedException {
-        return new ProcessBuilder("chattr", flag, p.toString()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+    private static int chattr(String flag, Path p) {
+        return Launcher.exec(List.of("chattr", flag, p.toString()), java.util.Map.of()).exit();
     }
 
     @Test

@@ -6,10 +6,11 @@ import io.nodecast.format.ChunkInputs;
 import io.nodecast.testing.RawTar;
 import io.nodecast.testing.TarTrees;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -119,14 +120,14 @@ class GnuTarParityTest {
         assertThat(blocks * 512).as("holes stay holes").isLessThan(256 << 10);
     }
 
-    static Stream<org.junit.jupiter.params.provider.Arguments> sparseFormats() {
+    static Stream<Arguments> sparseFormats() {
         return Stream.of("--format=gnu", "--format=posix --sparse-version=0.0", "--format=posix --sparse-version=0.1",
                 "--format=posix --sparse-version=1.0", "--format=oldgnu")
-                .flatMap(f -> Stream.of(0, 2).map(w -> org.junit.jupiter.params.provider.Arguments.of(f, w)));
+                .flatMap(f -> Stream.of(0, 2).map(w -> Arguments.of(f, w)));
     }
 
     @ParameterizedTest(name = "writers {0}")
-    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 2})
+    @ValueSource(ints = {0, 2})
     void aSparseFileOverTwoGigabytes(int writers) throws Exception {
         this.writers = writers;
         Path src = Files.createDirectories(tmp.resolve("src"));
