@@ -26,6 +26,7 @@ public final class Sys implements AutoCloseable {
     public static final int DT_DIR = 4, DT_LNK = 10, DT_UNKNOWN = 0;
 
     private static final int PATH_SLOT = 4096 + 1;
+    private static final int HEAP_WRITE_BYTES = 1 << 20;
 
     private final Arena arena = Arena.ofConfined();
     private final MemorySegment capture = arena.allocate(CAPTURE);
@@ -193,6 +194,22 @@ public final class Sys implements AutoCloseable {
             long n = call(NR.pwrite64(), fd, at + done, length - done, offset + done, 0, 0);
             if (n < 0) throw failed("write", new byte[0]);
             done += n;
+        }
+    }
+
+    /**
+     * Writes bytes from the heap at file offset {@code offset}, or where the last write ended when it is negative,
+     * through native memory of at most {@value #HEAP_WRITE_BYTES} bytes.
+     */
+    public void write(int fd, byte[] data, long offset) throws PosixException {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment buf = a.allocate(Math.clamp(data.length, 1, HEAP_WRITE_BYTES));
+            for (int at = 0; at < data.length; at += (int) buf.byteSize()) {
+                int n = (int) Math.min(buf.byteSize(), data.length - at);
+                MemorySegment.copy(data, at, buf, ValueLayout.JAVA_BYTE, 0, n);
+                if (offset < 0) writeFully(fd, buf, n);
+                else pwriteFully(fd, buf, n, offset + at);
+            }
         }
     }
 

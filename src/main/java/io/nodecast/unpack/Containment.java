@@ -93,6 +93,16 @@ final class Containment implements AutoCloseable {
         int depth() {
             return parts.length - 1;
         }
+
+        /** The normalized name, byte for byte (Latin-1 keeps every byte): equal for two names of the same path. */
+        String key() {
+            StringBuilder b = new StringBuilder(raw.length);
+            for (byte[] part : parts) {
+                if (!b.isEmpty()) b.append('/');
+                b.append(new String(part, StandardCharsets.ISO_8859_1));
+            }
+            return b.toString();
+        }
     }
 
     private record DirToFinish(EntryPath path, int mode, long mtime, int nanos) {}
@@ -422,16 +432,7 @@ final class Containment implements AutoCloseable {
      * busy" cannot happen), and a failure leaves it whole.
      */
     void replaceFile(EntryPath p, byte[] content) throws PosixException {
-        replace(p, fd -> {
-            try (Arena a = Arena.ofConfined()) {
-                MemorySegment buf = a.allocate(Math.clamp(content.length, 1, COPY_BYTES));
-                for (int at = 0; at < content.length; at += (int) buf.byteSize()) {
-                    int n = (int) Math.min(buf.byteSize(), content.length - at);
-                    MemorySegment.copy(content, at, buf, ValueLayout.JAVA_BYTE, 0, n);
-                    sys.writeFully(fd, buf, n);
-                }
-            }
-        });
+        replace(p, fd -> sys.write(fd, content, -1));
     }
 
     /**

@@ -13,7 +13,10 @@ import io.nodecast.format.TarReader;
 import io.nodecast.posix.Errno;
 import io.nodecast.posix.PosixException;
 import io.nodecast.posix.Sys;
+import io.nodecast.relocate.Manifest;
+import io.nodecast.relocate.Relocation;
 import io.nodecast.relocate.Relocator;
+import io.nodecast.relocate.Rewrite;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
@@ -22,7 +25,9 @@ import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -140,6 +145,10 @@ public final class Extractor {
         Sys own;
         long files, dirs, links, bytes;
         int next;
+        /** The bundle's relocation, once its list (the first member) is read; null when it has none. */
+        Relocation relocation;
+        /** The files the list names, by {@link Containment.EntryPath#key}. */
+        Map<String, Manifest.Entry> listed = Map.of();
         byte[] current = new byte[0];
 
         Run(String label) {
@@ -169,6 +178,7 @@ public final class Extractor {
                         current = tar.currentRawName();
                         if (first && e.type() == TarEntry.Type.FILE && Arrays.equals(e.name(), MANIFEST.getBytes(StandardCharsets.US_ASCII))) {
                             manifest = readManifest(tar, e);
+                            startRelocation(box, manifest);
                             first = false;
                             continue;
                         }
@@ -179,7 +189,7 @@ public final class Extractor {
                     current = new byte[0];
                 }
                 endWriters();
-                if (!stopped()) relocate(box, manifest, label);
+                if (!stopped()) relocateTheRest(box, manifest);
                 if (!stopped()) box.finish();
             } catch (Containment.DirectoryFailure d) {
                 fail(d.getCause(), d.name());
@@ -194,9 +204,28 @@ public final class Extractor {
             return new UnpackSummary(files, dirs, links, bytes, manifest);
         }
 
+        /** Relocation as the files come: the list's paths pass the members' name rules and are matched by key. */
+        private void startRelocation(Containment box, byte[] bytes) {
+            Manifest m = Manifest.decode(bytes);
+            if (m.isEmpty()) return;
+            relocation = new Relocation(m, dest.root());
+            listed = new HashMap<>();
+            for (Manifest.Entry en : m.files()) listed.put(box.name(en.path().getBytes(StandardCharsets.UTF_8)).key(), en);
+        }
+
+        /** What the stream did not relocate (a file reached through a hard link made before it), from DEST; the -v lines. */
+        private void relocateTheRest(Containment box, byte[] manifest) {
+            if (relocation == null) {
+                relocate(box, manifest, label);
+                return;
+            }
+            for (String note : relocation.finish(new ContainedFiles(box)).notes()) options.verbose().accept(label + ": " + note);
+        }
+
         private void member(Containment box, TarReader tar, TarEntry e) throws IOException, InterruptedException {
             Containment.EntryPath p = box.name(e.name());
             box.checkType(e, p);
+            Manifest.Entry listedAs = listed.isEmpty() ? null : listed.get(p.key());
             if (e.unknownType()) {
                 options.verbose().accept(label + ": '" + p.shown() + "' has the unknown type '" + e.typeFlag()
                         + "', unpacked as a regular file (as GNU tar does)");
@@ -205,33 +234,55 @@ public final class Extractor {
                 case DIRECTORY -> {
                     box.directory(p, box.mode(e.mode()) | 0500, e.mtime(), e.mtimeNano());
                     dirs++;
+                    if (listedAs != null) relocation.forget(listedAs);
                 }
                 case SYMLINK -> {
                     box.symlink(p, e.link(), e.mtime(), e.mtimeNano());
                     links++;
+                    if (listedAs != null) relocation.forget(listedAs);
                 }
                 case HARDLINK -> {
-                    box.hardlink(p, box.name(e.link()));
+                    Containment.EntryPath target = box.name(e.link());
+                    box.hardlink(p, target);
                     links++;
+                    if (listedAs != null) {
+                        Manifest.Entry t = listed.get(target.key());
+                        if (t != null) relocation.linked(listedAs, t);
+                        else relocation.forget(listedAs);
+                    }
                 }
-                case FILE -> file(box, tar, e, p);
+                case FILE -> file(box, tar, e, p, listedAs);
                 default -> throw new IllegalStateException("unhandled member type " + e.type());
             }
         }
 
-        private void file(Containment box, TarReader tar, TarEntry e, Containment.EntryPath p) throws IOException, InterruptedException {
+        /** @param listedAs how the relocation list rewrites this file, or null when it does not name it */
+        private void file(Containment box, TarReader tar, TarEntry e, Containment.EntryPath p, Manifest.Entry listedAs)
+                throws IOException, InterruptedException {
             int mode = box.mode(e.mode());
             int fd = box.createFile(p, mode);
             files++;
             bytes += e.size();
             // the kernel applied the umask to the mode given at creation; chmod only when that changed it
             int chmod = (mode & ~dest.umask()) == mode ? -1 : mode;
-            Close close = new Close(chmod, e.mtime(), e.mtimeNano(), e.isSparse() ? e.realSize() : -1);
+            Close close = new Close(chmod, e.mtime(), e.mtimeNano(), e.isSparse() ? e.realSize() : -1, List.of());
+            Relocation.Scan scan = null;
+            if (listedAs != null) {
+                if (e.isSparse() || e.size() > Relocator.MAX_FILE_BYTES) {
+                    relocation.forget(listedAs);   // relocated from DEST afterwards, or refused there with its reason
+                } else if (listedAs.kind() != Manifest.Kind.CSTRING) {
+                    rewritten(tar, e, fd, close, p, listedAs);
+                    return;
+                } else {
+                    scan = relocation.binary(listedAs).orElse(null);
+                }
+            }
             if (writers.isEmpty()) {
                 // this thread writes the pieces as they come, then ends the file, which closes it whatever fails
                 boolean pieces = false;
                 try {
-                    if (e.size() > 0) data(tar, e, fd, null, null, p);
+                    if (e.size() > 0) data(tar, e, fd, null, null, p, scan);
+                    close = patched(close, scan);
                     pieces = true;
                 } finally {
                     if (!pieces) own.closeQuietly(fd);
@@ -242,19 +293,46 @@ public final class Extractor {
             Writer w = writers.get(next);
             next = (next + 1) % writers.size();
             if (e.size() == 0) {
-                w.put(new Work(fd, null, -1, close, p));
+                w.put(new Work(fd, null, -1, patched(close, scan), p));
                 return;
             }
             try {
-                data(tar, e, fd, w, close, p);
+                data(tar, e, fd, w, close, p, scan);
             } catch (Throwable t) {
                 w.put(new Work(fd, null, -1, close, p));   // the writer closes the file; the failure stands
                 throw t;
             }
         }
 
-        /** A file's data, piece by piece, to writer w, or written here when w is null; the last piece carries close. */
-        private void data(TarReader tar, TarEntry e, int fd, Writer w, Close close, Containment.EntryPath p)
+        /**
+         * A script or a text file the relocation list names: its bytes in memory (the bundle writer lists none over
+         * {@link Relocator#MAX_FILE_BYTES}), rewritten for DEST and written by this thread, which then ends the file.
+         */
+        private void rewritten(TarReader tar, TarEntry e, int fd, Close close, Containment.EntryPath p, Manifest.Entry listedAs)
+                throws IOException {
+            boolean written = false;
+            try {
+                byte[] content = readAll(tar, (int) e.size());
+                byte[] out = relocation.rewrite(listedAs, content) instanceof Rewrite.Result.Changed c ? c.bytes() : content;
+                own.write(fd, out, -1);
+                written = true;
+            } finally {
+                if (!written) own.closeQuietly(fd);
+            }
+            write(own, new Work(fd, null, -1, close, p));
+        }
+
+        /** How a binary the list names ends: with its paths written over, once all its bytes were scanned. */
+        private static Close patched(Close close, Relocation.Scan scan) {
+            if (scan == null) return close;
+            return scan.finishInStream() instanceof Rewrite.Result.Patched p ? close.with(p.patches()) : close;
+        }
+
+        /**
+         * A file's data, piece by piece, to writer w, or written here when w is null; the last piece carries close.
+         * A binary the relocation list names is scanned on the way (scan, or null), and its patches ride with close.
+         */
+        private void data(TarReader tar, TarEntry e, int fd, Writer w, Close close, Containment.EntryPath p, Relocation.Scan scan)
                 throws IOException {
             List<TarEntry.Segment> map = e.sparse();
             int segment = 0;
@@ -266,7 +344,8 @@ public final class Extractor {
                     throw new InterruptedIOException("unpacking stopped");
                 }
                 if (map.isEmpty()) {
-                    hand(w, new Work(fd, s, -1, tar.dataLeft() == 0 ? close : null, p));
+                    if (scan != null) scan.add(s.segment(), s.length());
+                    hand(w, new Work(fd, s, -1, tar.dataLeft() == 0 && close != null ? patched(close, scan) : null, p));
                     continue;
                 }
                 // a sparse file: the stored bytes are the segments' data, one after another
@@ -309,6 +388,7 @@ public final class Extractor {
                     release(w);
                 }
                 if (c == null) return;
+                for (Rewrite.Patch patch : c.patches()) sys.write(w.fd(), patch.bytes(), patch.offset());
                 if (c.truncate() >= 0) sys.ftruncate(w.fd(), c.truncate());
                 if (c.chmod() >= 0) sys.fchmod(w.fd(), c.chmod());
                 sys.futimens(w.fd(), c.mtime(), c.nanos());
@@ -327,13 +407,21 @@ public final class Extractor {
             if (e.size() > MANIFEST_MAX) {
                 throw new BadArchiveException(label + ": its " + MANIFEST + " is " + e.size() + " bytes, over the limit of " + MANIFEST_MAX);
             }
-            byte[] out = new byte[(int) e.size()];
+            return readAll(tar, (int) e.size());
+        }
+
+        /** The current member's data, all of it, into the heap. */
+        private byte[] readAll(TarReader tar, int size) throws IOException {
+            byte[] out = new byte[size];
             int at = 0;
             TarReader.Slice s;
             while ((s = tar.data(SLICE)) != null) {
-                MemorySegment.copy(s.segment(), ValueLayout.JAVA_BYTE, 0, out, at, s.length());
-                at += s.length();
-                s.block().release();
+                try {
+                    MemorySegment.copy(s.segment(), ValueLayout.JAVA_BYTE, 0, out, at, s.length());
+                    at += s.length();
+                } finally {
+                    s.block().release();
+                }
             }
             return out;
         }
@@ -371,8 +459,15 @@ public final class Extractor {
             };
         }
 
-        /** How a writer ends a file: size for a sparse one, mode when the umask changed it, time. */
-        private record Close(int chmod, long mtime, int nanos, long truncate) {}
+        /**
+         * How a writer ends a file: relocation's patches written over a binary, size for a sparse one, mode when the
+         * umask changed it, time.
+         */
+        private record Close(int chmod, long mtime, int nanos, long truncate, List<Rewrite.Patch> patches) {
+            Close with(List<Rewrite.Patch> p) {
+                return new Close(chmod, mtime, nanos, truncate, p);
+            }
+        }
 
         /** A piece of a file's data (or none), at a file offset (or -1: where the last one ended), maybe its end. */
         private record Work(int fd, TarReader.Slice slice, long offset, Close close, Containment.EntryPath path) {

@@ -10,6 +10,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -110,16 +112,21 @@ class BundleRelocationTest {
         assertThat(s.notes().getLast()).startsWith("relocation list: 8 files name [" + p + "] (scanned in ");
     }
 
-    @Test
-    void unpackedAndRelocatedTheCopyNamesItsNewHome() throws IOException {
+    /** With no writer thread (the parser writes, and patches) and with two (they write the patches the parser found). */
+    @ParameterizedTest(name = "writers {0}")
+    @ValueSource(ints = {0, 2})
+    void unpackedAndRelocatedTheCopyNamesItsNewHome(int writers) throws IOException {
         Path b = tmp.resolve("b.tar.zst");
         bundle(b);
         Path dest = tmp.resolve("d");  // shorter than the prefix: the binaries are patched too
         List<String> said = new java.util.concurrent.CopyOnWriteArrayList<>();
-        Extractor.Options o = new Extractor.Options(2, 0, said::add, true);
+        Extractor.Options o = new Extractor.Options(writers, 0, said::add, true);
         UnpackSummary summary = new Extractor(Destination.prepare(dest.toString(), "h"), o).extract(ChunkInputs.of(b, 1 << 16), "b");
         assertThat(summary.manifest()).as("the extractor hands the list over").isNotNull();
-        assertThat(said).as("the extractor relocates, and says so with -v").anyMatch(l -> l.startsWith("b: relocated to " + dest + ": 8 of the "));
+        assertThat(said).as("the extractor relocates as it writes, and says so with -v")
+                .anyMatch(l -> l.startsWith("b: relocated to " + dest + ": 8 of the 8 files that name " + p + " (8 as they were unpacked, "));
+        assertThat(Files.getAttribute(dest.resolve("bin/tool-config-3"), "unix:ino"))
+                .as("relocated where it was written, the hard link stays one file").isEqualTo(Files.getAttribute(dest.resolve("bin/tool-config"), "unix:ino"));
         assertThat(dest.resolve(Manifest.ENTRY_NAME)).doesNotExist();
         assertThat(Files.readString(dest.resolve("bin/tool"))).isEqualTo("#!" + dest + "/bin/python3.11\nimport tool\n");
         assertThat(Files.readString(dest.resolve("bin/tool-config-3"))).contains("prefix=\"" + dest + "\"");

@@ -35,6 +35,19 @@ class RelocationFailureTest {
         assertThat(dest.resolve("lib/y.pc")).hasContent("prefix=/opt/orig");
     }
 
+    /** Relocated as it was written, then replaced later in the stream by a link: relocation looks at it again, and refuses. */
+    @Test
+    void aListedFileReplacedByALinkLaterInTheStreamIsRefusedAsALink() {
+        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc")).dir("lib", 0755)
+                .file("lib/x.pc", "prefix=/opt/orig\n").file("lib/y.pc", "prefix=/opt/orig\n").symlink("lib/x.pc", "y.pc")
+                .writeTo(tmp.resolve("b.tar"));
+        Path dest = tmp.resolve("d");
+        Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.UNSAFE.code());
+        assertThat(r.err()).contains("b.tar", "'lib/x.pc'", "symbolic link");
+        assertThat(dest.resolve(".nodecast/incomplete")).exists();
+    }
+
     @Test
     void aListThatNamesAFileTheBundleDoesNotHoldFailsIt() {
         Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc")).dir("lib", 0755).writeTo(tmp.resolve("b.tar"));
@@ -70,10 +83,10 @@ class RelocationFailureTest {
         assertThat(second.resolve("bin/tool")).hasContent("#!" + second + "/bin/python");
     }
 
-    /** A destination on a 1 MiB tmpfs: the bundle fits, its relocated copy beside it does not. Needs root. */
+    /** A destination on a 1 MiB tmpfs: the bundle fits, the listed file relocated as it is written does not. Needs root. */
     @Test
     @Tag("root")
-    void aFullDestinationDuringRelocationIsNamedAndLeavesTheOldFileAndNoMark() throws Exception {
+    void aFullDestinationWhileAListedFileIsRelocatedAsItIsWrittenIsNamedAndNothingIsMarkedComplete() throws Exception {
         Path mount = Files.createDirectories(tmp.resolve("small"));
         Trees.run(tmp, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString());
         try {
@@ -84,11 +97,36 @@ class RelocationFailureTest {
             Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
             assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.NO_SPACE.code());
             assertThat(r.err().strip().lines()).hasSize(1);
+            assertThat(r.err()).contains(dest + " is full", "writing 'lib/big.pc'", "b.tar");
+            assertThat(dest.resolve(".nodecast/incomplete")).exists();
+            assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+        } finally {
+            Trees.run(tmp, "umount", mount.toString());
+        }
+    }
+
+    /**
+     * The same from DEST: the listed name is a hard link to a file the list does not name, so the stream wrote no
+     * relocated copy, and relocation afterwards writes one beside it, which does not fit. Needs root.
+     */
+    @Test
+    @Tag("root")
+    void aFullDestinationDuringRelocationFromDestIsNamedAndLeavesTheOldFileAndNoMark() throws Exception {
+        Path mount = Files.createDirectories(tmp.resolve("small"));
+        Trees.run(tmp, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString());
+        try {
+            String big = "prefix=/opt/orig\n".repeat(600 << 10 >> 4);
+            Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/big.pc")).dir("lib", 0755).file("lib/orig.pc", big)
+                    .hardlink("lib/big.pc", "lib/orig.pc").writeTo(tmp.resolve("b.tar"));
+            Path dest = mount.resolve("local");
+            Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
+            assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.NO_SPACE.code());
+            assertThat(r.err().strip().lines()).hasSize(1);
             assertThat(r.err()).contains(dest + " is full", "relocating 'lib/big.pc'", "b.tar");
             assertThat(Files.readString(dest.resolve("lib/big.pc"))).isEqualTo(big);
             assertThat(dest.resolve(".nodecast/incomplete")).exists();
             try (var s = Files.list(dest.resolve("lib"))) {
-                assertThat(s.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactly("big.pc");
+                assertThat(s.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactlyInAnyOrder("big.pc", "orig.pc");
             }
         } finally {
             Trees.run(tmp, "umount", mount.toString());
