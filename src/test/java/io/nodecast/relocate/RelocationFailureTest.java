@@ -83,53 +83,51 @@ class RelocationFailureTest {
         assertThat(second.resolve("bin/tool")).hasContent("#!" + second + "/bin/python");
     }
 
-    /** A destination on a 1 MiB tmpfs: the bundle fits, the listed file relocated as it is written does not. Needs root. */
-    @Test
-    @Tag("root")
-    void aFullDestinationWhileAListedFileIsRelocatedAsItIsWrittenIsNamedAndNothingIsMarkedComplete() throws Exception {
+    /** 600 KiB naming /opt/orig 38,400 times: relocated to a longer DEST, it no longer fits a 1 MiB tmpfs. */
+    private static final String BIG = "prefix=/opt/orig\n".repeat(600 << 10 >> 4);
+
+    /** bcast of {@code bundle} into a DEST on a 1 MiB tmpfs, which must fail for want of space, in one line. Needs root. */
+    private Path fullDestination(TarBuilder bundle, String... said) throws Exception {
         Path mount = Files.createDirectories(tmp.resolve("small"));
         Trees.run(tmp, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString());
         try {
-            String big = "prefix=/opt/orig\n".repeat(600 << 10 >> 4);
-            Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/big.pc")).dir("lib", 0755).file("lib/big.pc", big)
-                    .writeTo(tmp.resolve("b.tar"));
+            Path b = bundle.writeTo(tmp.resolve("b.tar"));
             Path dest = mount.resolve("local");
             Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
             assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.NO_SPACE.code());
             assertThat(r.err().strip().lines()).hasSize(1);
-            assertThat(r.err()).contains(dest + " is full", "writing 'lib/big.pc'", "b.tar");
+            assertThat(r.err()).contains(dest + " is full", "b.tar").contains(said);
             assertThat(dest.resolve(".nodecast/incomplete")).exists();
             assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+            // what is left, copied out before the tmpfs goes
+            Path left = Files.createDirectories(tmp.resolve("left"));
+            Trees.run(tmp, "cp", "-a", dest.resolve("lib").toString(), left.toString());
+            return left;
         } finally {
             Trees.run(tmp, "umount", mount.toString());
         }
     }
 
+    /** The bundle fits, the listed file relocated as it is written does not. */
+    @Test
+    @Tag("root")
+    void aFullDestinationWhileAListedFileIsRelocatedAsItIsWrittenIsNamedAndNothingIsMarkedComplete() throws Exception {
+        fullDestination(new TarBuilder().file(".nodecast-bundle", list("text lib/big.pc")).dir("lib", 0755).file("lib/big.pc", BIG),
+                "writing 'lib/big.pc'");
+    }
+
     /**
      * The same from DEST: the listed name is a hard link to a file the list does not name, so the stream wrote no
-     * relocated copy, and relocation afterwards writes one beside it, which does not fit. Needs root.
+     * relocated copy, and relocation afterwards writes one beside it, which does not fit.
      */
     @Test
     @Tag("root")
     void aFullDestinationDuringRelocationFromDestIsNamedAndLeavesTheOldFileAndNoMark() throws Exception {
-        Path mount = Files.createDirectories(tmp.resolve("small"));
-        Trees.run(tmp, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString());
-        try {
-            String big = "prefix=/opt/orig\n".repeat(600 << 10 >> 4);
-            Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/big.pc")).dir("lib", 0755).file("lib/orig.pc", big)
-                    .hardlink("lib/big.pc", "lib/orig.pc").writeTo(tmp.resolve("b.tar"));
-            Path dest = mount.resolve("local");
-            Cli r = Cli.run("bcast", "-p", dest.toString(), b.toString());
-            assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.NO_SPACE.code());
-            assertThat(r.err().strip().lines()).hasSize(1);
-            assertThat(r.err()).contains(dest + " is full", "relocating 'lib/big.pc'", "b.tar");
-            assertThat(Files.readString(dest.resolve("lib/big.pc"))).isEqualTo(big);
-            assertThat(dest.resolve(".nodecast/incomplete")).exists();
-            try (var s = Files.list(dest.resolve("lib"))) {
-                assertThat(s.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactlyInAnyOrder("big.pc", "orig.pc");
-            }
-        } finally {
-            Trees.run(tmp, "umount", mount.toString());
+        Path left = fullDestination(new TarBuilder().file(".nodecast-bundle", list("text lib/big.pc")).dir("lib", 0755)
+                .file("lib/orig.pc", BIG).hardlink("lib/big.pc", "lib/orig.pc"), "relocating 'lib/big.pc'");
+        assertThat(Files.readString(left.resolve("lib/big.pc"))).isEqualTo(BIG);
+        try (var s = Files.list(left.resolve("lib"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).as("no temporary file left").containsExactlyInAnyOrder("big.pc", "orig.pc");
         }
     }
 }
