@@ -3,6 +3,7 @@ package io.nodecast.relocate;
 import java.io.Closeable;
 import java.io.IOException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The only file operations relocation makes inside DEST, by path relative to it. An implementation must
@@ -11,6 +12,18 @@ import java.util.List;
  * (openat2 with RESOLVE_BENEATH, over the same name rules as the members); the tests' NioDestFiles with lstat checks.
  */
 public interface DestFiles {
+    /** A file as the kernel knows it: two names with the same identity are one file (a hard link). */
+    record FileId(long device, long inode) {}
+
+    /**
+     * The identity of the regular file at {@code rel}, never through a link; empty when nothing, or something other
+     * than a regular file, is there. An implementation that cannot tell returns empty: every listed file is then
+     * relocated from DEST.
+     */
+    default Optional<FileId> id(String rel) throws IOException {
+        return Optional.empty();
+    }
+
     /**
      * The contents of the regular file at {@code rel}.
      *

@@ -18,9 +18,11 @@ import java.util.Optional;
 
 /**
  * One bundle's relocation on one node. The extractor relocates a listed file while it writes it, from the bytes
- * passing through ({@link #rewrite} for a script or a text file, a {@link Scan} for a binary): nothing is read back
- * and no copy is written beside it. {@link #finish} then relocates what the stream did not (a file reached through a
- * hard link made before it, a squashfs image's files) from DEST, and says what was done.
+ * passing through ({@link #rewrite} for a script or a text file, a {@link Scan} for a binary), and tells which file
+ * that was ({@link #relocated}, by the kernel's identity of it): nothing is read back and no copy is written beside
+ * it. {@link #finish} then asks, for each listed name, which file is there now: one relocated in the stream (under
+ * that name or another, a hard link) is done; anything else (a name a later member replaced, a hard link to a file
+ * the list does not name, a squashfs image's files) is relocated from DEST. It says what was done.
  *
  * <p>Not thread-safe: the thread that parses the stream owns it.
  */
@@ -31,7 +33,7 @@ public final class Relocation {
     /** Every new path longer than its original: no binary can take one. */
     private final boolean allGrow;
     /** Each file relocated in the stream, and what came of it. */
-    private final Map<String, Rewrite.Result> inStream = new HashMap<>();
+    private final Map<DestFiles.FileId, Rewrite.Result> inStream = new HashMap<>();
     private long nanos;
 
     public Relocation(Manifest manifest, Path dest) {
@@ -41,38 +43,22 @@ public final class Relocation {
         this.allGrow = mappings.stream().allMatch(m -> m.to().length > m.from().length);
     }
 
-    public Manifest manifest() {
-        return manifest;
-    }
-
-    /** A script's or a text file's relocated content, from the bytes the bundle holds for it; recorded as done. */
+    /** A script's or a text file's relocated content, from the bytes the bundle holds for it. */
     public Rewrite.Result rewrite(Manifest.Entry e, byte[] content) {
         long t0 = System.nanoTime();
         Rewrite.Result r = e.kind() == Manifest.Kind.SHEBANG ? Rewrite.script(content, mappings) : Rewrite.text(content, mappings);
-        inStream.put(e.path(), r);
         nanos += System.nanoTime() - t0;
         return r;
     }
 
-    /** A scan of a binary's bytes as they pass; empty when no new path can fit a binary (then recorded as refused). */
-    public Optional<Scan> binary(Manifest.Entry e) {
-        if (allGrow) {
-            inStream.put(e.path(), new Rewrite.Result.Refused(TOO_LONG));
-            return Optional.empty();
-        }
-        return Optional.of(new Scan(e));
+    /** A scan of a binary's bytes as they pass; empty when no new path can fit a binary ({@link #finish} says so). */
+    public Optional<Scan> binary() {
+        return allGrow ? Optional.empty() : Optional.of(new Scan());
     }
 
-    /** {@code link} was made a hard link to {@code target}, relocated in the stream: the same file, the same outcome. */
-    public void linked(Manifest.Entry link, Manifest.Entry target) {
-        Rewrite.Result r = inStream.get(target.path());
-        if (r != null) inStream.put(link.path(), r);
-        else forget(link);
-    }
-
-    /** A later member replaced the file at this entry's path by something else: {@link #finish} looks at it again. */
-    public void forget(Manifest.Entry e) {
-        inStream.remove(e.path());
+    /** The file the extractor wrote relocated, as the result says (its patches written, or its rewritten bytes). */
+    public void relocated(DestFiles.FileId file, Rewrite.Result r) {
+        inStream.put(file, r);
     }
 
     /**
@@ -85,17 +71,13 @@ public final class Relocation {
         List<String> notes = new ArrayList<>();
         int rewritten = 0, streamed = 0;
         for (Manifest.Entry e : manifest.files()) {
-            Rewrite.Result r = inStream.get(e.path());
+            Rewrite.Result r = inStream.isEmpty() ? null : inStream.get(id(files, e.path()));
             if (r != null) {
                 streamed++;
             } else {
                 r = fromDest(files, e);
-                switch (r) {
-                    case Rewrite.Result.Changed c -> write(() -> files.replace(e.path(), c.bytes()), e.path());
-                    case Rewrite.Result.Patched p -> write(() -> files.patch(e.path(), p.patches()), e.path());
-                    case Rewrite.Result.Refused f -> { }
-                    case Rewrite.Result.Unchanged u -> { }
-                }
+                if (r instanceof Rewrite.Result.Changed c) write(() -> files.replace(e.path(), c.bytes()), e.path());
+                if (r instanceof Rewrite.Result.Patched p) write(() -> files.patch(e.path(), p.patches()), e.path());
             }
             switch (r) {
                 case Rewrite.Result.Changed c -> {
@@ -114,11 +96,22 @@ public final class Relocation {
         return new Relocator.Outcome(rewritten, notes);
     }
 
+    /** Which file the name is now; null when it is not a regular file (relocation from DEST then says why). */
+    private DestFiles.FileId id(DestFiles files, String rel) {
+        try {
+            return files.id(rel).orElse(null);
+        } catch (IOException io) {
+            throw failure("read", rel, io);
+        }
+    }
+
     /** How a file relocated from DEST comes out, read there; nothing is written yet. */
     private Rewrite.Result fromDest(DestFiles files, Manifest.Entry e) {
         if (e.kind() == Manifest.Kind.CSTRING) {
-            if (allGrow) return new Rewrite.Result.Refused(TOO_LONG);   // no need to read it
-            Scan scan = new Scan(e);
+            if (allGrow) {   // no need to read it
+                return new Rewrite.Result.Refused("the new path is longer than the original, and a binary has no room for that: left as it is");
+            }
+            Scan scan = new Scan();
             byte[] buf = new byte[Relocator.PIECE];
             try (DestFiles.Reader in = files.open(e.path())) {
                 for (int n; (n = in.read(buf, 0, buf.length)) >= 0; ) scan.add(buf, n);
@@ -140,15 +133,12 @@ public final class Relocation {
         return e.kind() == Manifest.Kind.SHEBANG ? Rewrite.script(in, mappings) : Rewrite.text(in, mappings);
     }
 
-    private static final String TOO_LONG = "the new path is longer than the original, and a binary has no room for that: left as it is";
-
     /**
      * A binary's C strings, scanned as its bytes come, in pieces of {@value Relocator#PIECE} bytes whatever size they
      * come in: a 45 MB static library is never in memory whole (on a virtual machine, fresh memory for it cost more than
      * the rest of the relocation), and every path is judged on the same bytes as in the whole file.
      */
     public final class Scan {
-        private final Manifest.Entry entry;
         private final Rewrite.CStringScan scan = new Rewrite.CStringScan(mappings);
         private final int window = scan.window();
         private final byte[] buf = new byte[Relocator.PIECE + window];
@@ -156,8 +146,7 @@ public final class Relocation {
         private long base;
         private Optional<String> refused = Optional.empty();
 
-        private Scan(Manifest.Entry entry) {
-            this.entry = entry;
+        private Scan() {
         }
 
         /** The next bytes of the file, from native memory (the extractor's decompressed blocks). */
@@ -172,13 +161,7 @@ public final class Relocation {
         }
 
         void add(byte[] from, int length) {
-            for (int at = 0; at < length && refused.isEmpty(); ) {
-                int n = Math.min(length - at, buf.length - filled);
-                System.arraycopy(from, at, buf, filled, n);
-                at += n;
-                filled += n;
-                if (filled == buf.length) scanFull();
-            }
+            add(MemorySegment.ofArray(from), length);
         }
 
         /** A path that starts before the limit has every byte it is judged on in the buffer. */
@@ -201,13 +184,6 @@ public final class Relocation {
             }
             return refused.<Rewrite.Result>map(Rewrite.Result.Refused::new)
                     .orElseGet(() -> scan.patches().isEmpty() ? new Rewrite.Result.Unchanged() : new Rewrite.Result.Patched(scan.patches()));
-        }
-
-        /** {@link #result}, recorded as this file's relocation done in the stream. */
-        public Rewrite.Result finishInStream() {
-            Rewrite.Result r = result();
-            inStream.put(entry.path(), r);
-            return r;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.nodecast.unpack;
 
 import io.nodecast.posix.PosixException;
+import io.nodecast.posix.Sys;
 import io.nodecast.relocate.DestFiles;
 import io.nodecast.relocate.Rewrite;
 
@@ -8,6 +9,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Relocation's file operations on the extractor's own {@link Containment}: the relocation list comes from the bundle,
@@ -26,6 +28,16 @@ final class ContainedFiles implements DestFiles {
         byte[] b = box.readFile(box.name(rel.getBytes(StandardCharsets.UTF_8)), maxBytes);
         if (b == null) throw new NoSuchFileException(rel);
         return b;
+    }
+
+    @Override
+    public Optional<FileId> id(String rel) throws IOException {
+        try {
+            Sys.Stat st = box.stat(box.name(rel.getBytes(StandardCharsets.UTF_8)));
+            return st == null || !st.isRegular() ? Optional.empty() : Optional.of(new FileId(st.device(), st.inode()));
+        } catch (PosixException e) {
+            throw new IOException(rel + ": " + e.reason(), e);
+        }
     }
 
     @Override

@@ -94,14 +94,9 @@ final class Containment implements AutoCloseable {
             return parts.length - 1;
         }
 
-        /** The normalized name, byte for byte (Latin-1 keeps every byte): equal for two names of the same path. */
+        /** The normalized name, byte for byte: equal for two names of the same path. */
         String key() {
-            StringBuilder b = new StringBuilder(raw.length);
-            for (byte[] part : parts) {
-                if (!b.isEmpty()) b.append('/');
-                b.append(new String(part, StandardCharsets.ISO_8859_1));
-            }
-            return b.toString();
+            return Containment.key(parts, parts.length);
         }
     }
 
@@ -366,6 +361,12 @@ final class Containment implements AutoCloseable {
             for (int n; got < out.length && (n = f.read(out, got, out.length - got)) > 0; ) got += n;
             return got == out.length ? out : Arrays.copyOf(out, got);
         }
+    }
+
+    /** What is at p, never through a link (relocation asks which file a listed name is); null when nothing is. */
+    Sys.Stat stat(EntryPath p) throws PosixException {
+        if (p.isRoot()) throw unsafe(p.shown(), "is the destination itself, not a file");
+        return sys.lstatat(parentOf(p), p.last());
     }
 
     /**

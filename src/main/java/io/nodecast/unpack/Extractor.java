@@ -13,6 +13,7 @@ import io.nodecast.format.TarReader;
 import io.nodecast.posix.Errno;
 import io.nodecast.posix.PosixException;
 import io.nodecast.posix.Sys;
+import io.nodecast.relocate.DestFiles;
 import io.nodecast.relocate.Manifest;
 import io.nodecast.relocate.Relocation;
 import io.nodecast.relocate.Relocator;
@@ -213,7 +214,7 @@ public final class Extractor {
             for (Manifest.Entry en : m.files()) listed.put(box.name(en.path().getBytes(StandardCharsets.UTF_8)).key(), en);
         }
 
-        /** What the stream did not relocate (a file reached through a hard link made before it), from DEST; the -v lines. */
+        /** What the stream did not relocate (a name a later member replaced, a hard link to an unlisted file), from DEST. */
         private void relocateTheRest(Containment box, byte[] manifest) {
             if (relocation == null) {
                 relocate(box, manifest, label);
@@ -225,7 +226,6 @@ public final class Extractor {
         private void member(Containment box, TarReader tar, TarEntry e) throws IOException, InterruptedException {
             Containment.EntryPath p = box.name(e.name());
             box.checkType(e, p);
-            Manifest.Entry listedAs = listed.isEmpty() ? null : listed.get(p.key());
             if (e.unknownType()) {
                 options.verbose().accept(label + ": '" + p.shown() + "' has the unknown type '" + e.typeFlag()
                         + "', unpacked as a regular file (as GNU tar does)");
@@ -234,24 +234,16 @@ public final class Extractor {
                 case DIRECTORY -> {
                     box.directory(p, box.mode(e.mode()) | 0500, e.mtime(), e.mtimeNano());
                     dirs++;
-                    if (listedAs != null) relocation.forget(listedAs);
                 }
                 case SYMLINK -> {
                     box.symlink(p, e.link(), e.mtime(), e.mtimeNano());
                     links++;
-                    if (listedAs != null) relocation.forget(listedAs);
                 }
                 case HARDLINK -> {
-                    Containment.EntryPath target = box.name(e.link());
-                    box.hardlink(p, target);
+                    box.hardlink(p, box.name(e.link()));
                     links++;
-                    if (listedAs != null) {
-                        Manifest.Entry t = listed.get(target.key());
-                        if (t != null) relocation.linked(listedAs, t);
-                        else relocation.forget(listedAs);
-                    }
                 }
-                case FILE -> file(box, tar, e, p, listedAs);
+                case FILE -> file(box, tar, e, p, listed.isEmpty() ? null : listed.get(p.key()));
                 default -> throw new IllegalStateException("unhandled member type " + e.type());
             }
         }
@@ -267,22 +259,20 @@ public final class Extractor {
             int chmod = (mode & ~dest.umask()) == mode ? -1 : mode;
             Close close = new Close(chmod, e.mtime(), e.mtimeNano(), e.isSparse() ? e.realSize() : -1, List.of());
             Relocation.Scan scan = null;
-            if (listedAs != null) {
-                if (e.isSparse() || e.size() > Relocator.MAX_FILE_BYTES) {
-                    relocation.forget(listedAs);   // relocated from DEST afterwards, or refused there with its reason
-                } else if (listedAs.kind() != Manifest.Kind.CSTRING) {
+            // a sparse or an oversized one is relocated from DEST afterwards, or refused there with its reason
+            if (listedAs != null && !e.isSparse() && e.size() <= Relocator.MAX_FILE_BYTES) {
+                if (listedAs.kind() != Manifest.Kind.CSTRING) {
                     rewritten(tar, e, fd, close, p, listedAs);
                     return;
-                } else {
-                    scan = relocation.binary(listedAs).orElse(null);
                 }
+                scan = relocation.binary().orElse(null);
             }
             if (writers.isEmpty()) {
                 // this thread writes the pieces as they come, then ends the file, which closes it whatever fails
                 boolean pieces = false;
                 try {
                     if (e.size() > 0) data(tar, e, fd, null, null, p, scan);
-                    close = patched(close, scan);
+                    close = patched(close, scan, fd);
                     pieces = true;
                 } finally {
                     if (!pieces) own.closeQuietly(fd);
@@ -293,7 +283,7 @@ public final class Extractor {
             Writer w = writers.get(next);
             next = (next + 1) % writers.size();
             if (e.size() == 0) {
-                w.put(new Work(fd, null, -1, patched(close, scan), p));
+                w.put(new Work(fd, null, -1, patched(close, scan, fd), p));
                 return;
             }
             try {
@@ -313,8 +303,9 @@ public final class Extractor {
             boolean written = false;
             try {
                 byte[] content = readAll(tar, (int) e.size());
-                byte[] out = relocation.rewrite(listedAs, content) instanceof Rewrite.Result.Changed c ? c.bytes() : content;
-                own.write(fd, out, -1);
+                Rewrite.Result r = relocation.rewrite(listedAs, content);
+                own.write(fd, r instanceof Rewrite.Result.Changed c ? c.bytes() : content, -1);
+                relocation.relocated(fileId(fd), r);
                 written = true;
             } finally {
                 if (!written) own.closeQuietly(fd);
@@ -322,10 +313,21 @@ public final class Extractor {
             write(own, new Work(fd, null, -1, close, p));
         }
 
-        /** How a binary the list names ends: with its paths written over, once all its bytes were scanned. */
-        private static Close patched(Close close, Relocation.Scan scan) {
+        /**
+         * How a binary the list names ends, once all its bytes were scanned: with its paths written over (by whichever
+         * thread ends it, before the file is closed).
+         */
+        private Close patched(Close close, Relocation.Scan scan, int fd) throws PosixException {
             if (scan == null) return close;
-            return scan.finishInStream() instanceof Rewrite.Result.Patched p ? close.with(p.patches()) : close;
+            Rewrite.Result r = scan.result();
+            relocation.relocated(fileId(fd), r);
+            return r instanceof Rewrite.Result.Patched p ? close.with(p.patches()) : close;
+        }
+
+        /** The file behind a descriptor this thread created, as relocation tells files apart. */
+        private DestFiles.FileId fileId(int fd) throws PosixException {
+            Sys.Stat st = own.fstat(fd);
+            return new DestFiles.FileId(st.device(), st.inode());
         }
 
         /**
@@ -345,7 +347,7 @@ public final class Extractor {
                 }
                 if (map.isEmpty()) {
                     if (scan != null) scan.add(s.segment(), s.length());
-                    hand(w, new Work(fd, s, -1, tar.dataLeft() == 0 && close != null ? patched(close, scan) : null, p));
+                    hand(w, new Work(fd, s, -1, tar.dataLeft() == 0 && close != null ? patched(close, scan, fd) : null, p));
                     continue;
                 }
                 // a sparse file: the stored bytes are the segments' data, one after another
