@@ -160,6 +160,13 @@ public final class BcastCommand implements Callable<Integer> {
                 root = transport.topology().root();
                 PrintWriter out = spec.commandLine().getOut();
                 PrintWriter err = spec.commandLine().getErr();
+                if (transport.topology().leader() && System.getProperty("java.vm.info", "").contains("interpreted")) {
+                    // bin/nodecast starts a rank that is not its node's first without the JIT, as one that only waits
+                    err.println("nodecast: warning: " + transport.topology().host() + ": rank " + transport.topology().rank()
+                            + " leads its node but runs interpreted (-Xint), so it unpacks slowly: bin/nodecast starts a rank that way "
+                            + "when its launcher gives it a local rank above 0 (NODECAST_INTERPRET_WAITERS=0 starts every rank with the JIT)");
+                    err.flush();
+                }
                 Progress progress = verbose && root ? Progress.forTerminal(err) : Progress.NONE;
                 try {
                     r = new Delivery(transport, new Delivery.Options(dest, chunk, verbose ? err : null, progress::update,

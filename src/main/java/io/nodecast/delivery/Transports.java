@@ -69,8 +69,9 @@ public final class Transports {
     private static Transport mpi(Settings s, World world, Map<String, String> env) {
         // MPI_Init mostly waits for the launcher and the other hosts. What a broadcast member would otherwise do
         // for the first time in the stream's first segments, delaying every hop after it, fits in that wait:
-        // compiling SHA-256
-        Thread.ofPlatform().daemon().name("nodecast-prepare").start(Checksum::warm);
+        // compiling SHA-256. Not on a rank that will only wait, which never hashes (and, started by bin/nodecast
+        // without the JIT, took 2 s of CPU to hash the 8 MiB)
+        if (!world.waitsOnItsNode()) Thread.ofPlatform().daemon().name("nodecast-prepare").start(Checksum::warm);
         return MpiTransport.start(new MpiTransport.Options(s.mpiLibrary(), s.chunkBytes(), s.algorithm(), s.stall()), world, env);
     }
 }

@@ -24,9 +24,12 @@ import java.util.Set;
  *                 one-node step meet
  * @param simulatedNodes the tests' stand-in for several nodes on one machine ({@code NODECAST_SIMULATE_NODES}): the
  *                 ranks are cut into that many nodes by rank, and meet in MPI to be told apart
+ * @param localRank this process's rank among those on its node, when the launcher says: above 0, it is not the node's
+ *                 leader (the node's lowest rank) under the launchers nodecast knows, and bin/nodecast starts it
+ *                 without the JIT
  */
 public record World(boolean launched, OptionalInt size, OptionalInt rank, boolean oneNode, Optional<String> step,
-                    OptionalInt simulatedNodes) {
+                    OptionalInt simulatedNodes, OptionalInt localRank) {
 
     /** The process hydra starts on each node to start the ranks there: MPICH's (tried), and Intel MPI's (untried). */
     static final Set<String> HYDRA_PROXIES = Set.of("hydra_pmi_proxy", "pmi_proxy");
@@ -59,12 +62,21 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
             oneNode = number(env, "SLURM_STEP_NUM_NODES").orElse(0) == 1;
             step = text(env, "SLURM_JOB_ID").map(j -> "slurm-" + j + "." + env.get("SLURM_STEP_ID").strip());
         }
-        return new World(launched, size, rank, oneNode, step, simulated);
+        OptionalInt local = first(env, "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PALS_LOCAL_RANKID");
+        return new World(launched, size, rank, oneNode, step, simulated, local);
     }
 
     /** The launcher says the world has one rank: nothing travels and nobody waits. */
     public boolean alone() {
         return size.orElse(0) == 1;
+    }
+
+    /**
+     * The launcher says another rank of this node comes first: this one will not lead it, so it has nothing to
+     * prepare for a stream. Not under {@code NODECAST_SIMULATE_NODES}, which makes leaders of other ranks.
+     */
+    public boolean waitsOnItsNode() {
+        return simulatedNodes.isEmpty() && localRank.orElse(0) > 0;
     }
 
     /** Several ranks, all on this node, with a name to meet under: the step needs no MPI. */

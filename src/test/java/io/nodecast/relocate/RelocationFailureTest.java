@@ -83,6 +83,24 @@ class RelocationFailureTest {
         assertThat(second.resolve("bin/tool")).hasContent("#!" + second + "/bin/python");
     }
 
+    /**
+     * One listed file relocated as it is written, one whose name is a hard link to a file the list does not name (so
+     * the stream wrote no relocated copy of it): each is told apart by the file the name is, and both are relocated.
+     */
+    @Test
+    void aListedFileTheStreamDidNotRelocateIsRelocatedFromDest() throws Exception {
+        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc", "text lib/big.pc")).dir("lib", 0755)
+                .file("lib/x.pc", "prefix=/opt/orig\n").file("lib/orig.pc", "prefix=/opt/orig/lib\n").hardlink("lib/big.pc", "lib/orig.pc")
+                .writeTo(tmp.resolve("b.tar"));
+        Path dest = tmp.resolve("d");
+        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), b.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("b.tar: relocated to " + dest + ": 2 of the 2 files that name /opt/orig (1 as they were unpacked, ");
+        assertThat(dest.resolve("lib/x.pc")).hasContent("prefix=" + dest);
+        assertThat(dest.resolve("lib/big.pc")).hasContent("prefix=" + dest + "/lib");
+        assertThat(dest.resolve("lib/orig.pc")).as("not listed: left as the bundle holds it").hasContent("prefix=/opt/orig/lib");
+    }
+
     /** 600 KiB naming /opt/orig 38,400 times: relocated to a longer DEST, it no longer fits a 1 MiB tmpfs. */
     private static final String BIG = "prefix=/opt/orig\n".repeat(600 << 10 >> 4);
 

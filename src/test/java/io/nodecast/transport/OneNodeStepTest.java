@@ -67,6 +67,29 @@ class OneNodeStepTest {
         assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
     }
 
+    /**
+     * bin/nodecast starts a rank that its launcher numbers above 0 on its node without the JIT, as one that only
+     * waits. One that leads its node all the same (here alone: no MPI world) says so, and delivers.
+     */
+    @Test
+    void aRankStartedAsOneThatWaitsButLeadingItsNodeSaysItRunsInterpreted() throws Exception {
+        Path b = bundle();
+        Launcher.Result waiter = Launcher.run(Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "1"), "bcast", "-p", tmp.resolve("d1").toString(), b.toString());
+        assertThat(waiter.exit()).as(waiter.err()).isZero();
+        assertThat(waiter.err()).startsWith("nodecast: warning: ").contains(": rank 0 leads its node but runs interpreted (-Xint)",
+                "NODECAST_INTERPRET_WAITERS=0");
+        assertThat(tmp.resolve("d1/lib/b.py")).hasContent("b".repeat(200_000));
+
+        for (Map<String, String> env : List.of(Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "0"),
+                Map.of("OMPI_COMM_WORLD_LOCAL_RANK", "1", "NODECAST_INTERPRET_WAITERS", "0"))) {
+            Path dest = tmp.resolve("d-" + env.size());
+            Launcher.Result r = Launcher.run(env, "bcast", "-p", dest.toString(), b.toString());
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(r.err()).as(env.toString()).doesNotContain("interpreted");
+            assertThat(dest.resolve("lib/b.py")).hasContent("b".repeat(200_000));
+        }
+    }
+
     @Test
     void aRankStartedBeforeRankZeroWaitsForItAndTheMeetingPlaceIsRemoved() throws Exception {
         Step step = new Step(2);

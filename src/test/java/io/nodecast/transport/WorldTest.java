@@ -52,6 +52,19 @@ class WorldTest {
                 .sharesOneNode()).isFalse();
     }
 
+    /** Each launcher's local rank: above 0, another rank leads the node; the tests' simulated nodes make their own leaders. */
+    @Test
+    void aRankThatWaitsOnItsNodeIsToldByItsLocalRank() {
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "1")).waitsOnItsNode()).isTrue();
+        assertThat(of(Map.of("PMI_SIZE", "4", "MPI_LOCALRANKID", "3")).waitsOnItsNode()).isTrue();
+        assertThat(of(Map.of("SLURM_STEP_NUM_TASKS", "8", "SLURM_LOCALID", "7")).waitsOnItsNode()).isTrue();
+        assertThat(of(Map.of("PALS_LOCAL_RANKID", "2")).waitsOnItsNode()).isTrue();
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "0")).waitsOnItsNode()).isFalse();
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4")).waitsOnItsNode()).as("nobody says").isFalse();
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "3", "NODECAST_SIMULATE_NODES", "2"))
+                .waitsOnItsNode()).isFalse();
+    }
+
     @Test
     void slurmSaysItWithTheStepsNodeCount() {
         Map<String, String> one = Map.of("SLURM_STEP_NUM_TASKS", "8", "SLURM_PROCID", "0", "SLURM_STEP_NUM_NODES", "1",
