@@ -445,11 +445,7 @@ final class Containment implements AutoCloseable {
             try (OpenFile old = openFile(p)) {
                 if (old == null) throw unsafe(p.shown(), "disappeared while it was relocated");
                 for (long n; (n = sys.read(old.fd, old.scratch, old.scratch.byteSize())) > 0; ) sys.writeFully(fd, old.scratch, n);
-                for (Rewrite.Patch patch : patches) {
-                    // a patch lies inside the file, so it fits the scratch, which is free again
-                    MemorySegment.copy(patch.bytes(), 0, old.scratch, ValueLayout.JAVA_BYTE, 0, patch.bytes().length);
-                    sys.pwriteFully(fd, old.scratch, patch.bytes().length, patch.offset());
-                }
+                for (Rewrite.Patch patch : patches) sys.write(fd, patch.bytes(), patch.offset());
             }
         });
     }

@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -99,6 +100,22 @@ class RelocationFailureTest {
         assertThat(dest.resolve("lib/x.pc")).hasContent("prefix=" + dest);
         assertThat(dest.resolve("lib/big.pc")).hasContent("prefix=" + dest + "/lib");
         assertThat(dest.resolve("lib/orig.pc")).as("not listed: left as the bundle holds it").hasContent("prefix=/opt/orig/lib");
+    }
+
+    /** The same for a binary: patched from DEST into a new file beside it, its size kept, the unlisted name left alone. */
+    @Test
+    void aListedBinaryTheStreamDidNotRelocateIsPatchedFromDest() throws Exception {
+        String origin = "/opt/" + "o".repeat(80);   // longer than DEST: a binary has room for the new path
+        String binary = "\u007fELF\0" + origin + "/lib\0tail";
+        Path b = new TarBuilder().file(".nodecast-bundle", "nodecast-bundle 1\nmap " + origin + " .\ncstring lib/big.so\n")
+                .dir("lib", 0755).file("lib/orig.so", binary).hardlink("lib/big.so", "lib/orig.so").writeTo(tmp.resolve("b.tar"));
+        Path dest = tmp.resolve("d");
+        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), b.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        assertThat(r.err()).contains("relocated to " + dest + ": 1 of the 1 files that name " + origin + " (0 as they were unpacked, ");
+        String patched = new String(Files.readAllBytes(dest.resolve("lib/big.so")), StandardCharsets.ISO_8859_1);
+        assertThat(patched).hasSize(binary.length()).startsWith("\u007fELF\0" + dest + "/lib\0").endsWith("\0tail").doesNotContain(origin);
+        assertThat(new String(Files.readAllBytes(dest.resolve("lib/orig.so")), StandardCharsets.ISO_8859_1)).isEqualTo(binary);
     }
 
     /** 600 KiB naming /opt/orig 38,400 times: relocated to a longer DEST, it no longer fits a 1 MiB tmpfs. */
