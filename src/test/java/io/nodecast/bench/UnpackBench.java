@@ -139,9 +139,10 @@ final class UnpackBench {
                                 + "of the rounds' own ratios, how far this run's noise goes. "
                                 + "Targets (issue 10): local .tar.zst at most 0.90 of GNU tar's wall time and 1.20 of its CPU; "
                                 + "mpirun on one node at most 1.10 of the local transport; .tar.gz below tar -xzf. "
-                                + "The last three rows are the floor: the same tree from the uncompressed tar (%s, %d MiB), and two "
-                                + "GNU tars at once, each writing the whole tree into its own directory: at 1.00 the kernel's work of "
-                                + "writing it would take no longer on two cores than on one, at 2.00 it does not go faster with a second core.",
+                                + "The last three rows are what writing the tree costs with nothing to decompress: GNU tar and nodecast "
+                                + "on the uncompressed tar (%s, %d MiB), and two GNU tars at once, each writing the whole tree into its "
+                                + "own directory: at 1.00 the kernel's work of writing it would take no longer on two cores than on one, "
+                                + "at 2.00 it does not go faster with a second core. GNU tar's row is the floor for one writing thread.",
                         zst.getFileName(), Files.size(zst) >> 20, gz.getFileName(), Files.size(gz) >> 20,
                         Runtime.getRuntime().availableProcessors(), which, tar.getFileName(), Files.size(tar) >> 20));
         Plot.bars(emit.out().resolve("unpack.png"), "Unpacking on one node, wall seconds (lower is better)", "seconds", bars);
