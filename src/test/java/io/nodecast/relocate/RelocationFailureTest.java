@@ -65,22 +65,26 @@ class RelocationFailureTest {
         assertThat(r.err()).contains("relocation list (.nodecast-bundle) line 3");
     }
 
+    /** {@code bcast -v} of the bundle (written to b.tar) into {@code dest}, which must succeed; returns what it said. */
+    private String delivered(TarBuilder bundle, Path dest) {
+        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), bundle.writeTo(tmp.resolve("b.tar")).toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        return r.err();
+    }
+
     @Test
     void aRelocatedBundleIsMarkedCompleteAndTheListDoesNotStayInDest() throws Exception {
-        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc", "shebang bin/tool"))
-                .dir("lib", 0755).file("lib/x.pc", "prefix=/opt/orig\n").dir("bin", 0555).file("bin/tool", "#!/opt/orig/bin/python\n", 0755)
-                .writeTo(tmp.resolve("b.tar"));
+        TarBuilder bundle = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc", "shebang bin/tool"))
+                .dir("lib", 0755).file("lib/x.pc", "prefix=/opt/orig\n").dir("bin", 0555).file("bin/tool", "#!/opt/orig/bin/python\n", 0755);
         Path dest = tmp.resolve("d");
-        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), b.toString());
-        assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.err()).contains("b.tar: relocated to " + dest + ": 2 of the 2 files that name /opt/orig");
+        assertThat(delivered(bundle, dest)).contains("b.tar: relocated to " + dest + ": 2 of the 2 files that name /opt/orig");
         assertThat(dest.resolve("lib/x.pc")).hasContent("prefix=" + dest);
         assertThat(dest.resolve("bin/tool")).hasContent("#!" + dest + "/bin/python");
         assertThat(dest.resolve(Manifest.ENTRY_NAME)).doesNotExist();
         assertThat(Files.readString(dest.resolve(".nodecast/ledger"))).contains("b.tar");
         // a second destination relocates the same bytes again
         Path second = tmp.resolve("second");
-        assertThat(Cli.run("bcast", "-p", second.toString(), b.toString()).exit()).isZero();
+        assertThat(Cli.run("bcast", "-p", second.toString(), tmp.resolve("b.tar").toString()).exit()).isZero();
         assertThat(second.resolve("bin/tool")).hasContent("#!" + second + "/bin/python");
     }
 
@@ -90,13 +94,10 @@ class RelocationFailureTest {
      */
     @Test
     void aListedFileTheStreamDidNotRelocateIsRelocatedFromDest() throws Exception {
-        Path b = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc", "text lib/big.pc")).dir("lib", 0755)
-                .file("lib/x.pc", "prefix=/opt/orig\n").file("lib/orig.pc", "prefix=/opt/orig/lib\n").hardlink("lib/big.pc", "lib/orig.pc")
-                .writeTo(tmp.resolve("b.tar"));
+        TarBuilder bundle = new TarBuilder().file(".nodecast-bundle", list("text lib/x.pc", "text lib/big.pc")).dir("lib", 0755)
+                .file("lib/x.pc", "prefix=/opt/orig\n").file("lib/orig.pc", "prefix=/opt/orig/lib\n").hardlink("lib/big.pc", "lib/orig.pc");
         Path dest = tmp.resolve("d");
-        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), b.toString());
-        assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.err()).contains("b.tar: relocated to " + dest + ": 2 of the 2 files that name /opt/orig (1 as they were unpacked, ");
+        assertThat(delivered(bundle, dest)).contains("b.tar: relocated to " + dest + ": 2 of the 2 files that name /opt/orig (1 as they were unpacked, ");
         assertThat(dest.resolve("lib/x.pc")).hasContent("prefix=" + dest);
         assertThat(dest.resolve("lib/big.pc")).hasContent("prefix=" + dest + "/lib");
         assertThat(dest.resolve("lib/orig.pc")).as("not listed: left as the bundle holds it").hasContent("prefix=/opt/orig/lib");
@@ -107,12 +108,10 @@ class RelocationFailureTest {
     void aListedBinaryTheStreamDidNotRelocateIsPatchedFromDest() throws Exception {
         String origin = "/opt/" + "o".repeat(80);   // longer than DEST: a binary has room for the new path
         String binary = "\u007fELF\0" + origin + "/lib\0tail";
-        Path b = new TarBuilder().file(".nodecast-bundle", "nodecast-bundle 1\nmap " + origin + " .\ncstring lib/big.so\n")
-                .dir("lib", 0755).file("lib/orig.so", binary).hardlink("lib/big.so", "lib/orig.so").writeTo(tmp.resolve("b.tar"));
+        TarBuilder bundle = new TarBuilder().file(".nodecast-bundle", "nodecast-bundle 1\nmap " + origin + " .\ncstring lib/big.so\n")
+                .dir("lib", 0755).file("lib/orig.so", binary).hardlink("lib/big.so", "lib/orig.so");
         Path dest = tmp.resolve("d");
-        Cli r = Cli.run("bcast", "-v", "-p", dest.toString(), b.toString());
-        assertThat(r.exit()).as(r.err()).isZero();
-        assertThat(r.err()).contains("relocated to " + dest + ": 1 of the 1 files that name " + origin + " (0 as they were unpacked, ");
+        assertThat(delivered(bundle, dest)).contains("relocated to " + dest + ": 1 of the 1 files that name " + origin + " (0 as they were unpacked, ");
         String patched = new String(Files.readAllBytes(dest.resolve("lib/big.so")), StandardCharsets.ISO_8859_1);
         assertThat(patched).hasSize(binary.length()).startsWith("\u007fELF\0" + dest + "/lib\0").endsWith("\0tail").doesNotContain(origin);
         assertThat(new String(Files.readAllBytes(dest.resolve("lib/orig.so")), StandardCharsets.ISO_8859_1)).isEqualTo(binary);
