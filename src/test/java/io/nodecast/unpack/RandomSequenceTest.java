@@ -22,7 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Random sequences of members over a handful of names (directories, files, links that stay in or climb out, hard
  * links, each replacing what an earlier one made, through names spelled with "./", "//", '..' and absolute paths),
- * each unpacked four ways: with openat2 and with the walk, with no writer thread and with two. The hand-made
+ * each unpacked four ways: with openat2 and with the walk, with no writer thread and with two; one sequence in three
+ * comes as two bundles, the second unpacked over the first. The hand-made
  * {@link HostileCorpus} holds the cases someone thought of; these are the ones nobody did. What must hold:
  * <ul>
  * <li>nothing outside DEST moves, whatever the outcome;</li>
@@ -49,19 +50,23 @@ class RandomSequenceTest {
         List<Member> members = new ArrayList<>();
         int n = 1 + r.nextInt(12);
         for (int i = 0; i < n; i++) members.add(Member.random(r, i, members));
+        // now and then the members come as two bundles, the second unpacked over the first
+        int split = r.nextInt(3) == 0 ? 1 + r.nextInt(n) : n;
         Object expected = Model.run(members);
-        String shown = "seed " + seed + ", chunks of " + chunk + ": " + members;
+        String shown = "seed " + seed + ", chunks of " + chunk + ": " + members.subList(0, split)
+                + (split < n ? ", then a second bundle: " + members.subList(split, n) : "");
 
         Object first = null;
         for (int writers : new int[] {0, 2}) {
             for (boolean openat2 : new boolean[] {true, false}) {
                 Sandbox box = new Sandbox(Files.createDirectories(tmp.resolve(seed + "-" + writers + "-" + openat2)));
-                byte[] archive = Member.tar(members, box.outside);
                 Object got;
                 try {
-                    new Extractor(Destination.prepare(box.dest.toString(), "testhost"),
-                            new Extractor.Options(writers, 0, s -> { }, openat2), Containment.ALL)
-                            .extract(ChunkInputs.of(archive, chunk), "bundle.tar");
+                    for (List<Member> bundle : split < n ? List.of(members.subList(0, split), members.subList(split, n)) : List.of(members)) {
+                        new Extractor(Destination.prepare(box.dest.toString(), "testhost"),
+                                new Extractor.Options(writers, 0, s -> { }, openat2), Containment.ALL)
+                                .extract(ChunkInputs.of(Member.tar(bundle, box.outside), chunk), "bundle.tar");
+                    }
                     got = box.tree();
                 } catch (NodecastException e) {
                     assertThat(e.getMessage()).as(shown).contains("bundle.tar").doesNotContain("\n");
