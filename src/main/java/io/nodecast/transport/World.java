@@ -5,7 +5,6 @@ import io.nodecast.core.NodecastException;
 
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -62,7 +61,7 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
             oneNode = number(env, "SLURM_STEP_NUM_NODES").orElse(0) == 1;
             step = text(env, "SLURM_JOB_ID").map(j -> "slurm-" + j + "." + env.get("SLURM_STEP_ID").strip());
         }
-        OptionalInt local = first(env, "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PALS_LOCAL_RANKID");
+        OptionalInt local = firstSet(env, "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "PALS_LOCAL_RANKID");
         return new World(launched, size, rank, oneNode, step, simulated, local);
     }
 
@@ -93,9 +92,20 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
     }
 
     private static OptionalInt first(Map<String, String> env, String... names) {
-        for (String n : List.of(names)) {
+        for (String n : names) {
             OptionalInt v = number(env, n);
             if (v.isPresent()) return v;
+        }
+        return OptionalInt.empty();
+    }
+
+    /**
+     * The first of these that is set, if it is a number; one that is not does not let a later one speak. bin/nodecast
+     * reads them so ({@code ${A:-${B:-…}}}) to start a waiting rank interpreted, and the two must agree.
+     */
+    private static OptionalInt firstSet(Map<String, String> env, String... names) {
+        for (String n : names) {
+            if (text(env, n).isPresent()) return number(env, n);
         }
         return OptionalInt.empty();
     }

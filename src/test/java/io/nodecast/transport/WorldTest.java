@@ -61,6 +61,10 @@ class WorldTest {
         assertThat(of(Map.of("PALS_LOCAL_RANKID", "2")).waitsOnItsNode()).isTrue();
         assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "0")).waitsOnItsNode()).isFalse();
         assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4")).waitsOnItsNode()).as("nobody says").isFalse();
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "x", "SLURM_LOCALID", "1")).waitsOnItsNode())
+                .as("the first set speaks, as in bin/nodecast, even when it says nothing useful").isFalse();
+        assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "", "SLURM_LOCALID", "1")).waitsOnItsNode())
+                .as("an empty one is not set, as in bash's ${A:-B}").isTrue();
         assertThat(of(Map.of("OMPI_COMM_WORLD_SIZE", "4", "OMPI_COMM_WORLD_LOCAL_RANK", "3", "NODECAST_SIMULATE_NODES", "2"))
                 .waitsOnItsNode()).isFalse();
     }
