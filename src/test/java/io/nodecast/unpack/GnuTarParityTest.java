@@ -207,7 +207,7 @@ class GnuTarParityTest {
                 .extract(ChunkInputs.of(archive, 8192), "archive.tar");
     }
 
-    private static String sh(String cmd) throws IOException, InterruptedException {
+    static String sh(String cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder("bash", "-c", cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) throw new AssertionError(cmd + " failed: " + out);
