@@ -3,12 +3,15 @@ package io.nodecast.unpack;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 import io.nodecast.format.ChunkInputs;
+import io.nodecast.format.Compression;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
  * Archives GNU tar wrote in each of its formats (long names and links, pax records, sparse files in every sparse
  * format, a hard link), damaged at random: bytes flipped, header fields overwritten with digits, base-256 numbers,
  * spaces or NULs and the header's checksum made right again so the damage gets past it, numbers in pax records
- * changed, the archive cut short. Whatever the damage, the extractor must end with the tree or with a one-line
+ * changed, the archive cut short; and one of them compressed in each of the four ways, damaged in the compressed bytes. Whatever the damage, the extractor must end with the tree or with a one-line
  * refusal naming the bundle: no other exception, no hang, nothing outside DEST touched, with and without writer
  * threads. A failure prints the format, the seed and the damage.
  */
@@ -56,6 +59,14 @@ class MutatedArchiveTest {
             Path out = work.resolve("a.tar");
             GnuTarParityTest.sh("tar -C " + src + " --sparse " + format + " -cf " + out + " .");
             ARCHIVES.put(format, Files.readAllBytes(out));
+        }
+        // the decoders' turn: damage in a compressed stream reaches the parser as whatever the decoder makes of it
+        for (Compression c : new Compression[] {Compression.ZSTD, Compression.GZIP, Compression.BZIP2, Compression.XZ}) {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            try (OutputStream z = c.compress(b, 0, 1)) {
+                z.write(ARCHIVES.get("--format=posix --sparse-version=1.0"));
+            }
+            ARCHIVES.put("posix, " + c.suffix(), b.toByteArray());
         }
     }
 
