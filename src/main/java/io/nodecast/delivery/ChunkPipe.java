@@ -1,9 +1,11 @@
 package io.nodecast.delivery;
 
 import io.nodecast.format.ChunkInput;
+import io.nodecast.posix.Pages;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
@@ -23,6 +25,8 @@ final class ChunkPipe implements ChunkInput {
     private final int chunkBytes, buffers;
     /** Buffers are made as the writer first needs them: the reader's first chunk waits for one, not for all. */
     private int made;
+    /** All the buffers' memory, mapped with the first and touched as each is used. */
+    private MemorySegment slab;
     private volatile boolean abandoned;
     private ByteBuffer current;
 
@@ -38,8 +42,8 @@ final class ChunkPipe implements ChunkInput {
         ByteBuffer buf = free.poll();
         if (buf != null) return buf;
         if (made < buffers) {
-            made++;
-            return ByteBuffer.allocateDirect(chunkBytes);
+            if (slab == null) slab = Pages.map((long) buffers * chunkBytes);
+            return slab.asSlice((long) made++ * chunkBytes, chunkBytes).asByteBuffer();
         }
         return free.poll(50, TimeUnit.MILLISECONDS);
     }

@@ -1,5 +1,6 @@
 package io.nodecast.delivery;
 
+import io.nodecast.posix.Pages;
 import io.nodecast.transport.ChunkSource;
 
 import java.io.IOException;
@@ -45,14 +46,15 @@ final class FileSource implements ChunkSource {
             if (error == null && !opened) {
                 opened = true;
                 // the first chunk is read straight into the transport's buffer: the read-ahead buffer is 8 MiB of
-                // fresh memory to touch (37 ms on this machine), which the unpacker's first chunk need not wait for
+                // fresh memory to touch (37 ms on this machine in 4 KiB pages), which the unpacker's first chunk need
+                // not wait for
                 channel = FileChannel.open(path, StandardOpenOption.READ);
                 while (into.hasRemaining() && channel.read(into) > 0) {
                     // until the chunk is full or the file ends
                 }
                 if (into.hasRemaining() && channel.position() < size) shorter();
             } else if (error == null) {
-                if (ahead == null) ahead = ByteBuffer.allocateDirect((int) Math.max(1, Math.min(READ_AHEAD, size))).flip();
+                if (ahead == null) ahead = Pages.map(Math.max(1, Math.min(READ_AHEAD, size))).asByteBuffer().flip();
                 if (!ahead.hasRemaining()) {
                     ahead.clear();
                     int n = channel.read(ahead);

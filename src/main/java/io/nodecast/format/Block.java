@@ -15,10 +15,10 @@ public final class Block {
     private final AtomicInteger holders = new AtomicInteger();
     int length;
 
-    Block(BlockPool pool, int capacity) {
+    Block(BlockPool pool, MemorySegment memory) {
         this.pool = pool;
-        this.buffer = ByteBuffer.allocateDirect(capacity);
-        this.segment = MemorySegment.ofBuffer(buffer);
+        this.segment = memory;
+        this.buffer = memory.asByteBuffer();
     }
 
     public MemorySegment segment() {

@@ -1,6 +1,9 @@
 package io.nodecast.format;
 
+import io.nodecast.posix.Pages;
+
 import java.io.InterruptedIOException;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +19,8 @@ public final class BlockPool {
     private final int blockSize;
     private final int count;
     private final AtomicInteger made = new AtomicInteger();
+    /** All the blocks' memory, mapped at the first and touched as each is used. */
+    private MemorySegment slab;
 
     /**
      * @param count     the most blocks ever made; they are made when first needed, so a small bundle costs one
@@ -39,7 +44,10 @@ public final class BlockPool {
     public Block take(BooleanSupplier stop) throws InterruptedIOException {
         try {
             Block b = free.poll();
-            if (b == null && made.getAndIncrement() < count) b = new Block(this, blockSize);
+            if (b == null) {
+                int i = made.getAndIncrement();
+                if (i < count) b = new Block(this, slab().asSlice((long) i * blockSize, blockSize));
+            }
             while (b == null && (b = free.poll(50, TimeUnit.MILLISECONDS)) == null) {
                 if (stop.getAsBoolean()) throw new InterruptedIOException("unpacking stopped");
             }
@@ -50,6 +58,11 @@ public final class BlockPool {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while waiting for a buffer");
         }
+    }
+
+    private synchronized MemorySegment slab() {
+        if (slab == null) slab = Pages.map((long) count * blockSize);
+        return slab;
     }
 
     void giveBack(Block b) {

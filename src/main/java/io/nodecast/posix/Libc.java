@@ -31,11 +31,14 @@ final class Libc {
     /** The system call numbers of one architecture. */
     record Numbers(long read, long write, long close, long pwrite64, long flock, long ftruncate, long fchmod,
                    long getdents64, long openat, long mkdirat, long unlinkat, long renameat2, long linkat, long symlinkat,
-                   long utimensat, long statx, long openat2, long geteuid, long ppoll, long pread64) {
+                   long utimensat, long statx, long openat2, long geteuid, long ppoll, long pread64, long mmap, long munmap,
+                   long madvise) {
         /** x86_64 (arch/x86/entry/syscalls/syscall_64.tbl). */
-        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107, 271, 17);
+        static final Numbers X86_64 = new Numbers(0, 1, 3, 18, 73, 77, 91, 217, 257, 258, 263, 316, 265, 266, 280, 332, 437, 107, 271, 17,
+                9, 11, 28);
         /** aarch64 and riscv64: the generic table (include/uapi/asm-generic/unistd.h). */
-        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175, 73, 67);
+        static final Numbers GENERIC = new Numbers(63, 64, 57, 68, 32, 46, 52, 61, 56, 34, 35, 276, 37, 36, 88, 291, 437, 175, 73, 67,
+                222, 215, 233);
 
         static Numbers of(String arch) {
             return switch (arch.toLowerCase(Locale.ROOT)) {
