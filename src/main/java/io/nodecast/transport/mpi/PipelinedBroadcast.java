@@ -1,5 +1,6 @@
 package io.nodecast.transport.mpi;
 
+import io.nodecast.posix.Pages;
 import io.nodecast.transport.BroadcastPlan;
 import io.nodecast.transport.ChunkSink;
 import io.nodecast.transport.ChunkSource;
@@ -51,14 +52,19 @@ final class PipelinedBroadcast {
     private final MemorySegment[] receives;
     private final MemorySegment[][] sends;
 
-    /** @param capacity the largest segment (the chunk size); the buffers are allocated once, page-aligned */
+    /**
+     * @param capacity the largest segment (the chunk size); the buffers are mapped once, page-aligned, and touched as
+     *                 they are used ({@link Pages})
+     */
     PipelinedBroadcast(Mpi mpi, int capacity) {
         this.mpi = mpi;
         this.buffers = new MemorySegment[WINDOW];
         this.receives = new MemorySegment[WINDOW];
         this.sends = new MemorySegment[WINDOW][BroadcastPlan.MAX_FANOUT];
+        long slot = (capacity + 4095L) & -4096L;
+        MemorySegment slab = Pages.map(slot * WINDOW);
         for (int i = 0; i < WINDOW; i++) {
-            buffers[i] = mpi.arena().allocate(capacity, 4096);
+            buffers[i] = slab.asSlice(i * slot, capacity);
             receives[i] = mpi.requestSlot();
             for (int c = 0; c < sends[i].length; c++) sends[i][c] = mpi.requestSlot();
         }
