@@ -21,26 +21,33 @@ public final class Pages {
     private Pages() {}
 
     /**
-     * {@code bytes} of zeroed memory, aligned to a huge page, unmapped once nothing refers to it (buffers made from
-     * the segment keep it).
+     * {@code bytes} of zeroed memory, page-aligned, unmapped once nothing refers to it (buffers made from the segment
+     * keep it). From 1 MiB on it is aligned to a huge page and asks for huge pages; below, a 2 MiB page would be
+     * mostly memory nobody uses.
      *
      * @throws OutOfMemoryError when the kernel refuses the mapping, as {@code allocateDirect} would
      */
     public static MemorySegment map(long bytes) {
-        long size = Math.max(HUGE, (bytes + HUGE - 1) / HUGE * HUGE);
+        boolean huge = bytes >= HUGE / 2;
+        long size = huge ? (bytes + HUGE - 1) / HUGE * HUGE : Math.max(4096, (bytes + 4095) & -4096L);
+        long slack = huge ? HUGE : 0;
         try (Arena a = Arena.ofConfined()) {
             MemorySegment capture = a.allocate(Libc.CAPTURE);
-            // a huge page must start on a 2 MiB boundary: map one more and give back what is on either side
-            long raw = (long) SYSCALL.invokeExact(capture, NR.mmap(), 0L, size + HUGE, PROT_READ | PROT_WRITE,
+            long raw = (long) SYSCALL.invokeExact(capture, NR.mmap(), 0L, size + slack, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS, -1L, 0L);
             if (raw == -1) {
                 throw new OutOfMemoryError("cannot map " + bytes + " bytes: " + Errno.describe(Libc.errno(capture)));
             }
-            long start = (raw + HUGE - 1) & -HUGE;
-            if (start > raw) unmap(capture, raw, start - raw);
-            unmap(capture, start + size, raw + HUGE - start);
-            long ignored = (long) SYSCALL.invokeExact(capture, NR.madvise(), start, size, MADV_HUGEPAGE, 0L, 0L, 0L);
-            return MemorySegment.ofAddress(start).reinterpret(bytes, Arena.ofAuto(), s -> unmapQuietly(start, size));
+            long start = raw;
+            if (huge) {
+                // a huge page must start on a 2 MiB boundary: one more was mapped, and what is on either side goes back
+                start = (raw + HUGE - 1) & -HUGE;
+                unmap(capture, raw, start - raw);
+                unmap(capture, start + size, raw + HUGE - start);
+                long ignored = (long) SYSCALL.invokeExact(capture, NR.madvise(), start, size, MADV_HUGEPAGE, 0L, 0L, 0L);
+            }
+            long at = start;
+            return MemorySegment.ofAddress(at).reinterpret(bytes, Arena.ofAuto(), s -> unmapQuietly(at, size));
         } catch (RuntimeException | Error e) {
             throw e;
         } catch (Throwable t) {
