@@ -64,6 +64,7 @@ final class Libc {
     static final int LOCK_EX = 2, LOCK_NB = 4;
     static final int STATX_BASIC = 0x7ff;
     static final short POLLIN = 1;
+    static final long PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
 
     /** struct open_how: flags, mode, resolve (u64 each). */
     static final long OPEN_HOW_SIZE = 24;

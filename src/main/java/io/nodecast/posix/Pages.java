@@ -3,9 +3,6 @@ package io.nodecast.posix;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static io.nodecast.posix.Libc.NR;
-import static io.nodecast.posix.Libc.SYSCALL;
-
 /**
  * Memory for the large buffers a step fills from its first second: the bundle's read-ahead, the pipe, the
  * decompressed blocks. {@code ByteBuffer.allocateDirect} zeroes what it allocates, touching every page at once; an
@@ -16,7 +13,6 @@ import static io.nodecast.posix.Libc.SYSCALL;
  */
 public final class Pages {
     private static final long HUGE = 2 << 20;
-    private static final long PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 0x02, MAP_ANONYMOUS = 0x20, MADV_HUGEPAGE = 14;
 
     private Pages() {}
 
@@ -30,42 +26,24 @@ public final class Pages {
     public static MemorySegment map(long bytes) {
         boolean huge = bytes >= HUGE / 2;
         long size = huge ? (bytes + HUGE - 1) / HUGE * HUGE : Math.max(4096, (bytes + 4095) & -4096L);
-        long slack = huge ? HUGE : 0;
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment capture = a.allocate(Libc.CAPTURE);
-            long raw = (long) SYSCALL.invokeExact(capture, NR.mmap(), 0L, size + slack, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1L, 0L);
-            if (raw == -1) {
-                throw new OutOfMemoryError("cannot map " + bytes + " bytes: " + Errno.describe(Libc.errno(capture)));
-            }
-            long start = raw;
+        try (Sys sys = new Sys()) {
+            long start = sys.mapAnonymous(huge ? size + HUGE : size);
             if (huge) {
                 // a huge page must start on a 2 MiB boundary: one more was mapped, and what is on either side goes back
+                long raw = start;
                 start = (raw + HUGE - 1) & -HUGE;
-                unmap(capture, raw, start - raw);
-                unmap(capture, start + size, raw + HUGE - start);
-                long ignored = (long) SYSCALL.invokeExact(capture, NR.madvise(), start, size, MADV_HUGEPAGE, 0L, 0L, 0L);
+                sys.unmap(raw, start - raw);
+                sys.unmap(start + size, raw + HUGE - start);
+                sys.adviseHugePages(start, size);
             }
             long at = start;
-            return MemorySegment.ofAddress(at).reinterpret(bytes, Arena.ofAuto(), s -> unmapQuietly(at, size));
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable t) {
-            throw new IllegalStateException(t);
-        }
-    }
-
-    private static void unmap(MemorySegment capture, long address, long bytes) throws Throwable {
-        if (bytes > 0) {
-            long ignored = (long) SYSCALL.invokeExact(capture, NR.munmap(), address, bytes, 0L, 0L, 0L, 0L);
-        }
-    }
-
-    private static void unmapQuietly(long address, long bytes) {
-        try (Arena a = Arena.ofConfined()) {
-            unmap(a.allocate(Libc.CAPTURE), address, bytes);
-        } catch (Throwable ignored) {
-            // the process is ending, or the address space keeps a mapping nobody uses
+            return MemorySegment.ofAddress(at).reinterpret(bytes, Arena.ofAuto(), s -> {
+                try (Sys again = new Sys()) {
+                    again.unmap(at, size);
+                }
+            });
+        } catch (PosixException e) {
+            throw new OutOfMemoryError("cannot map " + bytes + " bytes: " + e.reason());
         }
     }
 }

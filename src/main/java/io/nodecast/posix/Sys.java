@@ -304,6 +304,23 @@ public final class Sys implements AutoCloseable {
         }
     }
 
+    /** A private anonymous mapping of {@code bytes}, readable and writable, zeroed by the kernel: its address. */
+    public long mapAnonymous(long bytes) throws PosixException {
+        long address = call(NR.mmap(), 0, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (address == -1) throw failed("mmap", new byte[0]);
+        return address;
+    }
+
+    /** Gives back a range of a mapping; best effort, as a range that stays is only address space. */
+    public void unmap(long address, long bytes) {
+        if (bytes > 0) sc(NR.munmap(), address, bytes, 0, 0, 0, 0);
+    }
+
+    /** Asks for huge pages in a range; best effort: a kernel without them (or with them off) keeps small ones. */
+    public void adviseHugePages(long address, long bytes) {
+        sc(NR.madvise(), address, bytes, MADV_HUGEPAGE, 0, 0, 0);
+    }
+
     /** The effective uid of this process. */
     public int geteuid() {
         return (int) sc(NR.geteuid(), 0, 0, 0, 0, 0, 0);

@@ -261,9 +261,8 @@ public final class MpiTransport implements Transport {
             int me = mpi.rank(comm);
             BroadcastPlan plan = BroadcastPlan.choose(options.algorithm(), members.length, totalBytes, options.chunkBytes());
             if (totalBytes > 0) {
-                // buffers as large as this bundle's segments, not the largest chunk: when they were zeroed as they were
-                // allocated, 32 MiB of them cost an empty bundle 0.15 s (now mapped and touched as used, they would cost
-                // less, but a small bundle still needs no more); a later, larger bundle gets larger ones
+                // buffers as large as this bundle's segments, not the largest chunk (a small bundle needs no more); a
+                // later, larger bundle gets larger ones
                 int need = Math.clamp(plan.segmentBytes(), 4096, options.chunkBytes());
                 if (pipeline == null || pipeline.capacity() < need) pipeline = new PipelinedBroadcast(mpi, need);
                 if (plan.algorithm() == BroadcastAlgorithm.IBCAST) {
