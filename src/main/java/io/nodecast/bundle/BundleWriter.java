@@ -3,6 +3,7 @@ package io.nodecast.bundle;
 import io.nodecast.format.Compression;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
+import io.nodecast.digest.Sha256;
 import io.nodecast.relocate.Manifest;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
@@ -22,9 +23,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongConsumer;
@@ -85,7 +84,7 @@ public final class BundleWriter {
                         relocation.manifest().files().size(), spec.origins().stream().map(o -> o.path()).toList(), (System.nanoTime() - s0) / 1e9));
             }
             Files.createDirectories(parent);
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            MessageDigest sha = Sha256.create();
             try (OutputStream file = Files.newOutputStream(tmp);
                  CountingOutputStream counted = new CountingOutputStream(file);
                  DigestOutputStream digest = new DigestOutputStream(counted, sha);
@@ -104,7 +103,7 @@ public final class BundleWriter {
                 tar.close();
                 st.bytesOut = counted.count;
             }
-            String hex = HexFormat.of().formatHex(sha.digest());
+            String hex = Sha256.hex(sha);
             Files.move(tmp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             Checksums.writeSidecar(output, hex);
             return new BundleSummary(output, st.files, st.dirs, st.links, st.bytesIn, st.bytesOut, st.relocated,
@@ -114,8 +113,6 @@ public final class BundleWriter {
             IOException io = e instanceof UncheckedIOException u ? u.getCause() : (IOException) e;
             String where = st.current == null ? "" : " while adding " + st.current;
             throw new NodecastException(ExitCode.BUNDLE, "cannot write bundle " + output + where + ": " + describe(io), io);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         } catch (RuntimeException | Error e) {
             deleteQuietly(tmp);
             throw e;

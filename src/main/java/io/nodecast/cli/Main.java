@@ -2,6 +2,7 @@ package io.nodecast.cli;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
+import io.nodecast.digest.Sha256;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -114,7 +115,7 @@ public final class Main implements Runnable {
         return ExitCode.FAILURE.code();
     }
 
-    /** The version the build wrote into version.properties, and the Java runtime nodecast runs on. */
+    /** The version the build wrote into version.properties, the Java runtime nodecast runs on, and what hashes. */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() throws IOException {
@@ -123,7 +124,8 @@ public final class Main implements Runnable {
                 if (in != null) p.load(in);
             }
             return new String[] {"nodecast " + p.getProperty("version", "(version unknown: built without Maven's resources)"),
-                    "Java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"};
+                    "Java " + Runtime.version() + " (" + System.getProperty("java.home") + ")",
+                    "SHA-256: " + Sha256.implementation()};
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.nodecast.delivery;
 
+import io.nodecast.digest.Sha256;
 import io.nodecast.posix.Pages;
 import io.nodecast.transport.ChunkSource;
 
@@ -9,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.Optional;
 
 /**
@@ -18,7 +18,7 @@ import java.util.Optional;
  * bundle everywhere).
  */
 final class FileSource implements ChunkSource {
-    private final MessageDigest digest = Checksum.sha256();
+    private final MessageDigest digest = Sha256.create();
     private final Path path;
     private final long size;
     /**
@@ -96,7 +96,7 @@ final class FileSource implements ChunkSource {
 
     /** The checksum of what was sent (call once, after the stream). */
     String sha256() {
-        return HexFormat.of().formatHex(digest.digest());
+        return Sha256.hex(digest);
     }
 
     Optional<String> error() {

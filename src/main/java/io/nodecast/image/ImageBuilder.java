@@ -4,6 +4,7 @@ import io.nodecast.bundle.BundleSummary;
 import io.nodecast.bundle.Checksums;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
+import io.nodecast.digest.Sha256;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -12,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 
@@ -110,12 +109,10 @@ public final class ImageBuilder {
 
     private static String sha256(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            MessageDigest md = Sha256.create();
             byte[] buf = new byte[1 << 20];
             for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
+            return Sha256.hex(md);
         }
     }
 }

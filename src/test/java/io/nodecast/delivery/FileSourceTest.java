@@ -38,7 +38,7 @@ class FileSourceTest {
     }
 
     private static String sha256(byte[] b) {
-        return HexFormat.of().formatHex(Checksum.sha256().digest(b));
+        return HexFormat.of().formatHex(io.nodecast.digest.Sha256.jdk().digest(b));
     }
 
     @ParameterizedTest(name = "chunks of {0} bytes")

@@ -12,6 +12,7 @@ import io.nodecast.delivery.Delivery;
 import io.nodecast.delivery.DeliveryReport;
 import io.nodecast.image.ImageMode;
 import io.nodecast.delivery.NodeFailure;
+import io.nodecast.digest.Sha256;
 
 import java.io.File;
 import java.io.IOException;
@@ -23,9 +24,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -208,13 +207,13 @@ public final class SlurmDelivery {
             BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
             if (!a.isRegularFile()) throw new NodecastException(ExitCode.BUNDLE, "cannot read bundle " + path + ": not a regular file");
             Optional<String> recorded = Checksums.readSidecar(path, a);
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            MessageDigest md = Sha256.create();
             long size = 0;
             try (InputStream in = Files.newInputStream(path)) {
                 byte[] buf = new byte[1 << 20];
                 for (int n; (n = in.read(buf)) > 0; size += n) md.update(buf, 0, n);
             }
-            String hex = HexFormat.of().formatHex(md.digest());
+            String hex = Sha256.hex(md);
             if (recorded.isPresent() && !recorded.get().equals(hex)) {
                 throw new NodecastException(ExitCode.BUNDLE, label + " does not match its checksum file " + Checksums.sidecar(path)
                         + " (sha256 " + hex + ", expected " + recorded.get() + "): the bundle is corrupt or was changed after it was made");
@@ -224,8 +223,6 @@ public final class SlurmDelivery {
             throw new NodecastException(ExitCode.BUNDLE, "bundle " + path + " does not exist");
         } catch (IOException e) {
             throw new NodecastException(ExitCode.BUNDLE, "cannot read bundle " + path + ": " + e.getMessage(), e);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
         }
     }
 

@@ -1,0 +1,47 @@
+package io.nodecast.digest;
+
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * SHA-256, the checksum of every bundle: computed by OpenSSL's libcrypto (through the FFM API) where the node has one,
+ * else by the JDK.
+ *
+ * <p>The JDK hashes at the processor's speed only once C2, its optimising compiler, has compiled SHA-256 to the
+ * processor's SHA instructions; compiled by C1 alone it is ten times slower. A step lives seconds, and without C2 it
+ * takes a fifth less CPU (bin/nodecast starts it so, BENCHMARKS.md section 8): libcrypto hashes at full speed from the
+ * first byte, with no compiler at all. libcrypto.so.3 (OpenSSL 3) and libcrypto.so.1.1 are looked for; both keep
+ * the EVP calls used here.
+ */
+public final class Sha256 {
+    private Sha256() {}
+
+    /** A new digest: libcrypto's if it was found and gave the right answer for a known input, else the JDK's. */
+    public static MessageDigest create() {
+        return LibCrypto.INSTANCE.<MessageDigest>map(OpenSslDigest::new).orElseGet(Sha256::jdk);
+    }
+
+    /** The JDK's digest, whatever the node has. */
+    public static MessageDigest jdk() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("this Java runtime has no SHA-256", e);
+        }
+    }
+
+    /** Which one {@link #create} gives, as --version and -v say it. */
+    public static String implementation() {
+        return LibCrypto.INSTANCE.map(LibCrypto::describe).orElse("the JDK's (no usable libcrypto.so.3 or libcrypto.so.1.1)");
+    }
+
+    /** Whether {@link #create} gives libcrypto's digest. */
+    public static boolean usesLibCrypto() {
+        return LibCrypto.INSTANCE.isPresent();
+    }
+
+    public static String hex(MessageDigest d) {
+        return HexFormat.of().formatHex(d.digest());
+    }
+}
