@@ -8,6 +8,8 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
@@ -24,30 +26,34 @@ record LibCrypto(String name, String version, long sha256, MemorySegment ctxNew,
     private static final Linker LINKER = Linker.nativeLinker();
     private static final MethodHandle CALL = LINKER.downcallHandle(FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-    private static final List<String> NAMES = List.of("libcrypto.so.3", "libcrypto.so.1.1");
+    /**
+     * Absolute paths in the system's library folders, RHEL's and SUSE's first, then Debian's: dlopen of a bare name
+     * would search the runtime's folders and the working directory first, which may be on the shared file system.
+     */
+    private static final List<Path> PATHS = candidates(System.getProperty("os.arch"));
     private static final String ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     /** After the constants load() uses. */
-    static final Optional<LibCrypto> INSTANCE = load(NAMES);
+    static final Optional<LibCrypto> INSTANCE = load(PATHS);
 
     String describe() {
         return version + " (" + name + ")";
     }
 
-    /** The first library that loads, has the functions, and hashes "abc" right; none on other platforms. */
-    static Optional<LibCrypto> load(List<String> names) {
+    /** The first of these that loads, has the functions, and hashes "abc" right; none on other platforms. */
+    static Optional<LibCrypto> load(List<Path> paths) {
         String arch = System.getProperty("os.arch");
         if (!List.of("amd64", "x86_64", "aarch64", "riscv64").contains(arch) || !System.getProperty("os.name").equals("Linux")) {
             return Optional.empty();
         }
-        for (String name : names) {
+        for (Path path : paths) {
             try {
-                SymbolLookup lib = SymbolLookup.libraryLookup(name, Arena.global());
+                SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
                 MemorySegment versionOf = lib.find("OpenSSL_version").orElse(MemorySegment.NULL);
                 String version = versionOf.equals(MemorySegment.NULL) ? "OpenSSL"
                         : MemorySegment.ofAddress(call(versionOf, 0, 0, 0)).reinterpret(256).getString(0, StandardCharsets.US_ASCII);
                 long md = call(need(lib, "EVP_sha256"), 0, 0, 0);
                 if (md == 0) continue;
-                LibCrypto c = new LibCrypto(name, version, md, need(lib, "EVP_MD_CTX_new"),
+                LibCrypto c = new LibCrypto(path.toString(), version, md, need(lib, "EVP_MD_CTX_new"),
                         need(lib, "EVP_MD_CTX_free"), need(lib, "EVP_DigestInit_ex"), need(lib, "EVP_DigestUpdate"),
                         need(lib, "EVP_DigestFinal_ex"));
                 if (c.knownAnswer()) return Optional.of(c);
@@ -56,6 +62,18 @@ record LibCrypto(String name, String version, long sha256, MemorySegment ctxNew,
             }
         }
         return Optional.empty();
+    }
+
+    static List<Path> candidates(String arch) {
+        String multiarch = switch (arch) {
+            case "amd64", "x86_64" -> "x86_64-linux-gnu";
+            default -> arch + "-linux-gnu";
+        };
+        List<Path> paths = new ArrayList<>();
+        for (String dir : List.of("/usr/lib64", "/usr/lib/" + multiarch, "/lib64", "/lib/" + multiarch)) {
+            for (String name : List.of("libcrypto.so.3", "libcrypto.so.1.1")) paths.add(Path.of(dir, name));
+        }
+        return List.copyOf(paths);
     }
 
     private static MemorySegment need(SymbolLookup lib, String symbol) {

@@ -125,6 +125,12 @@ class DistributionIT {
         // execve and bash's open and stat of the launcher, its [[ -L ]], and lib/stage.id
         assertThat(onInstall).as(String.join("\n", onInstall)).hasSizeLessThanOrEqualTo(6);
         assertThat(onInstall).anyMatch(l -> l.contains("lib/stage.id")).noneMatch(l -> l.contains("/runtime/"));
+        // libcrypto is opened by its absolute path in the system's folders: no search through the runtime's folders
+        // or the working directory, either of which may be on the shared file system
+        List<String> crypto = Files.readAllLines(trace).stream().filter(l -> l.contains("libcrypto")).toList();
+        assertThat(crypto).as(String.join("\n", crypto)).isNotEmpty()
+                .allMatch(l -> l.matches(".*\"(/usr)?/lib(64)?(/[a-z0-9_]+-linux-gnu)?/libcrypto\\.so\\.[0-9.]+\".*"))
+                .anyMatch(l -> !l.contains("ENOENT"));
 
         // the end of the job: purge removes DEST and the staged copy, which the next start makes again
         Launcher.Result purge = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), "purge", "-p", dest.toString()), env);
