@@ -33,7 +33,7 @@ class TestCommandTest {
             }
             Path dpkg = Files.createDirectories(dir.resolve("dpkg"));
             StringBuilder status = new StringBuilder();
-            for (String p : List.of("maven", "zstd", "binutils", "time", "python3-numpy", "python3-scipy", "zsh")) {
+            for (String p : List.of("maven", "zstd", "binutils", "time", "libssl3", "python3-numpy", "python3-scipy", "zsh")) {
                 status.append("Package: ").append(p).append("\nStatus: install ok installed\nMaintainer: x\nVersion: 1\n")
                         .append("Architecture: all\nDescription: x\n\n");
             }
