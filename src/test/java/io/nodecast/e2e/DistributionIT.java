@@ -48,6 +48,15 @@ class DistributionIT {
                 Map.of("NODECAST_JAVA_OPTS", "-Xlog:aot=info"));
         assertThat(v.out()).contains("nodecast " + VERSION + "\n", "(" + unpacked.resolve("runtime") + ")",
                 "Opened AOT cache " + unpacked.resolve("lib/nodecast.aot"));
+        assertThat(v.out()).as("SHA-256 by the node's libcrypto, which the jlink runtime does not replace")
+                .containsPattern("SHA-256: OpenSSL \\S+.* \\(/.*/libcrypto\\.so\\.[0-9.]+\\)");
+        // C1 alone for a step, tiered compilation (C2 too) for writing a bundle
+        for (var c : Map.of("bcast", "1", "bundle", "4", "purge", "1", "mirror", "4").entrySet()) {
+            Launcher.Result flags = Launcher.exec(List.of(unpacked.resolve("bin/nodecast").toString(), c.getKey(), "--help"),
+                    Map.of("NODECAST_JAVA_OPTS", "-XX:+PrintFlagsFinal"));
+            assertThat(flags.exit()).as(flags.err()).isZero();
+            assertThat(flags.out()).as(c.getKey()).containsPattern("intx TieredStopAtLevel +=  *" + c.getValue() + " ");
+        }
         Launcher.Result act = Launcher.exec(List.of("bash", "-c", "source \"$1/activate.sh\" /dev/shm/x ''; type bcast; echo \"uses $_NODECAST\"",
                 "bash", unpacked.toString()), Map.of());
         assertThat(act.out()).contains("bcast is a function").contains("uses " + unpacked.resolve("bin/nodecast"));
