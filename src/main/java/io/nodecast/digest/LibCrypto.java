@@ -15,12 +15,16 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The EVP functions of libcrypto that hash (with EVP_sha256's algorithm, looked up once), called through one downcall handle of one shape: three 64-bit
- * integers in and one out, the function's address first. As with the MPI and system calls (transport.mpi.Native,
- * posix.Libc), every further shape would cost the JVM generated classes at start; on the 64-bit Linux ABIs a pointer,
- * a size_t or an int travels in a 64-bit register and a callee ignores the arguments it does not declare.
+ * The EVP functions of libcrypto that hash, called through one downcall handle of one shape: three 64-bit integers
+ * in and one out, the function's address first. As with the MPI and system calls (transport.mpi.Native, posix.Libc),
+ * every further shape would cost the JVM generated classes at start; on the 64-bit Linux ABIs a pointer, a size_t or
+ * an int travels in a 64-bit register and a callee ignores the arguments it does not declare.
+ *
+ * @param path    the library file
+ * @param version what OpenSSL_version says
+ * @param sha256  the algorithm, EVP_sha256's answer, looked up once
  */
-record LibCrypto(String name, String version, long sha256, MemorySegment ctxNew, MemorySegment ctxFree,
+record LibCrypto(Path path, String version, long sha256, MemorySegment ctxNew, MemorySegment ctxFree,
                  MemorySegment init, MemorySegment update, MemorySegment fin) {
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -36,7 +40,7 @@ record LibCrypto(String name, String version, long sha256, MemorySegment ctxNew,
     static final Optional<LibCrypto> INSTANCE = load(PATHS);
 
     String describe() {
-        return version + " (" + name + ")";
+        return version + " (" + path + ")";
     }
 
     /** The first of these that loads, has the functions, and hashes "abc" right; none on other platforms. */
@@ -53,12 +57,12 @@ record LibCrypto(String name, String version, long sha256, MemorySegment ctxNew,
                         : MemorySegment.ofAddress(call(versionOf, 0, 0, 0)).reinterpret(256).getString(0, StandardCharsets.US_ASCII);
                 long md = call(need(lib, "EVP_sha256"), 0, 0, 0);
                 if (md == 0) continue;
-                LibCrypto c = new LibCrypto(path.toString(), version, md, need(lib, "EVP_MD_CTX_new"),
+                LibCrypto c = new LibCrypto(path, version, md, need(lib, "EVP_MD_CTX_new"),
                         need(lib, "EVP_MD_CTX_free"), need(lib, "EVP_DigestInit_ex"), need(lib, "EVP_DigestUpdate"),
                         need(lib, "EVP_DigestFinal_ex"));
                 if (c.knownAnswer()) return Optional.of(c);
             } catch (RuntimeException e) {
-                // not on this node, not usable, or native access refused: the next name, then the JDK
+                // not on this node, not usable, or native access refused: the next path, then the JDK
             }
         }
         return Optional.empty();
