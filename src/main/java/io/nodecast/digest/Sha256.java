@@ -31,7 +31,7 @@ public final class Sha256 {
         }
     }
 
-    /** Which one {@link #create} gives, as --version and -v say it. */
+    /** Which one {@link #create} gives, as --version says it. */
     public static String implementation() {
         return LibCrypto.INSTANCE.map(LibCrypto::describe).orElse("the JDK's (no usable libcrypto.so.3 or libcrypto.so.1.1)");
     }
