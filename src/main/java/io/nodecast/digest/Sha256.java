@@ -1,5 +1,9 @@
 package io.nodecast.digest;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -43,5 +47,19 @@ public final class Sha256 {
 
     public static String hex(MessageDigest d) {
         return HexFormat.of().formatHex(d.digest());
+    }
+
+    /** A whole file's digest, and how many bytes it had. */
+    public record OfFile(long bytes, String hex) {}
+
+    /** Reads the file once, from start to end. */
+    public static OfFile of(Path file) throws IOException {
+        MessageDigest md = create();
+        long bytes = 0;
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; bytes += n) md.update(buf, 0, n);
+        }
+        return new OfFile(bytes, hex(md));
     }
 }

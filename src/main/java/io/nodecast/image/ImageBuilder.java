@@ -7,12 +7,10 @@ import io.nodecast.core.NodecastException;
 import io.nodecast.digest.Sha256;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
 import java.util.List;
 import java.util.Locale;
 
@@ -79,7 +77,7 @@ public final class ImageBuilder {
                 Files.deleteIfExists(err);
             }
             Superblock.check(partial, output.toString());
-            String sha = sha256(partial);
+            String sha = Sha256.of(partial).hex();
             Files.move(partial, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             writeSidecar(output, sha);
             return new BundleSummary(output, tar.files(), tar.directories(), tar.links(), tar.bytesIn(), Files.size(output),
@@ -105,14 +103,5 @@ public final class ImageBuilder {
         Path tmp = side.resolveSibling("." + side.getFileName() + ".partial");
         Files.writeString(tmp, hex + "  " + bundle.getFileName() + "\n", StandardCharsets.US_ASCII);
         Files.move(tmp, side, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    }
-
-    private static String sha256(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            MessageDigest md = Sha256.create();
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-            return Sha256.hex(md);
-        }
     }
 }

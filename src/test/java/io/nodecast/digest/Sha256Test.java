@@ -91,6 +91,24 @@ class Sha256Test {
         assertThat(d.digest()).isEqualTo(Sha256.jdk().digest(data));
     }
 
+    /** A file of several read buffers and a part, and an empty one: their sizes and sha256sum's answers. */
+    @Test
+    void digestsAWholeFile(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException, InterruptedException {
+        byte[] data = new byte[(3 << 20) + 5];
+        new Random(11).nextBytes(data);
+        Path file = Files.write(dir.resolve("f"), data);
+        Path empty = Files.createFile(dir.resolve("e"));
+        assertThat(Sha256.of(file)).isEqualTo(new Sha256.OfFile(data.length, sha256sum(file)));
+        assertThat(Sha256.of(empty)).isEqualTo(new Sha256.OfFile(0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"));
+    }
+
+    private static String sha256sum(Path file) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("sha256sum", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+        assertThat(p.waitFor()).as(out).isZero();
+        return out.substring(0, 64);
+    }
+
     /** A node without the library: nothing is found, so create() gives the JDK's digest. */
     @Test
     void aMissingLibraryIsNotFound() {

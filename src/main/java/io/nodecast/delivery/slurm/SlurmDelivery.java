@@ -16,14 +16,12 @@ import io.nodecast.digest.Sha256;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -207,18 +205,13 @@ public final class SlurmDelivery {
             BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
             if (!a.isRegularFile()) throw new NodecastException(ExitCode.BUNDLE, "cannot read bundle " + path + ": not a regular file");
             Optional<String> recorded = Checksums.readSidecar(path, a);
-            MessageDigest md = Sha256.create();
-            long size = 0;
-            try (InputStream in = Files.newInputStream(path)) {
-                byte[] buf = new byte[1 << 20];
-                for (int n; (n = in.read(buf)) > 0; size += n) md.update(buf, 0, n);
-            }
-            String hex = Sha256.hex(md);
+            Sha256.OfFile sum = Sha256.of(path);
+            String hex = sum.hex();
             if (recorded.isPresent() && !recorded.get().equals(hex)) {
                 throw new NodecastException(ExitCode.BUNDLE, label + " does not match its checksum file " + Checksums.sidecar(path)
                         + " (sha256 " + hex + ", expected " + recorded.get() + "): the bundle is corrupt or was changed after it was made");
             }
-            return new Source(path, new Manifest.Item(label, path.getFileName().toString(), size, hex), (System.nanoTime() - t) / 1e9);
+            return new Source(path, new Manifest.Item(label, path.getFileName().toString(), sum.bytes(), hex), (System.nanoTime() - t) / 1e9);
         } catch (NoSuchFileException e) {
             throw new NodecastException(ExitCode.BUNDLE, "bundle " + path + " does not exist");
         } catch (IOException e) {
