@@ -1,24 +1,16 @@
 package io.nodecast.digest;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
+import io.nodecast.posix.SystemLibrary;
+
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * The EVP functions of libcrypto that hash, called through one downcall handle of one shape: three 64-bit integers
- * in and one out, the function's address first. As with the MPI and system calls (transport.mpi.Native, posix.Libc),
- * every further shape would cost the JVM generated classes at start; on the 64-bit Linux ABIs a pointer, a size_t or
- * an int travels in a 64-bit register and a callee ignores the arguments it does not declare.
+ * The EVP functions of libcrypto that hash, called as every system library is ({@link SystemLibrary}).
  *
  * @param path    the library file
  * @param version what OpenSSL_version says
@@ -27,14 +19,10 @@ import java.util.Optional;
 record LibCrypto(Path path, String version, long sha256, MemorySegment ctxNew, MemorySegment ctxFree,
                  MemorySegment init, MemorySegment update, MemorySegment fin) {
 
-    private static final Linker LINKER = Linker.nativeLinker();
-    private static final MethodHandle CALL = LINKER.downcallHandle(FunctionDescriptor.of(ValueLayout.JAVA_LONG,
-            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-    /**
-     * Absolute paths in the system's library folders, RHEL's and SUSE's first, then Debian's: dlopen of a bare name
-     * would search the runtime's folders and the working directory first, which may be on the shared file system.
-     */
-    private static final List<Path> PATHS = candidates(System.getProperty("os.arch"));
+    private static final List<String> FUNCTIONS = List.of("EVP_sha256", "EVP_MD_CTX_new", "EVP_MD_CTX_free",
+            "EVP_DigestInit_ex", "EVP_DigestUpdate", "EVP_DigestFinal_ex");
+    private static final List<Path> PATHS = SystemLibrary.candidates(System.getProperty("os.arch"),
+            List.of("libcrypto.so.3", "libcrypto.so.1.1"));
     private static final String ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     /** After the constants load() uses. */
     static final Optional<LibCrypto> INSTANCE = load(PATHS);
@@ -45,43 +33,24 @@ record LibCrypto(Path path, String version, long sha256, MemorySegment ctxNew, M
 
     /** The first of these that loads, has the functions, and hashes "abc" right; none on other platforms. */
     static Optional<LibCrypto> load(List<Path> paths) {
-        String arch = System.getProperty("os.arch");
-        if (!List.of("amd64", "x86_64", "aarch64", "riscv64").contains(arch) || !System.getProperty("os.name").equals("Linux")) {
-            return Optional.empty();
-        }
         for (Path path : paths) {
+            Optional<SystemLibrary> found = SystemLibrary.open(path, FUNCTIONS);
+            if (found.isEmpty()) continue;
             try {
-                SymbolLookup lib = SymbolLookup.libraryLookup(path, Arena.global());
-                MemorySegment versionOf = lib.find("OpenSSL_version").orElse(MemorySegment.NULL);
+                SystemLibrary lib = found.get();
+                MemorySegment versionOf = lib.symbols().find("OpenSSL_version").orElse(MemorySegment.NULL);
                 String version = versionOf.equals(MemorySegment.NULL) ? "OpenSSL"
                         : MemorySegment.ofAddress(call(versionOf, 0, 0, 0)).reinterpret(256).getString(0, StandardCharsets.US_ASCII);
-                long md = call(need(lib, "EVP_sha256"), 0, 0, 0);
+                long md = call(lib.function("EVP_sha256"), 0, 0, 0);
                 if (md == 0) continue;
-                LibCrypto c = new LibCrypto(path, version, md, need(lib, "EVP_MD_CTX_new"),
-                        need(lib, "EVP_MD_CTX_free"), need(lib, "EVP_DigestInit_ex"), need(lib, "EVP_DigestUpdate"),
-                        need(lib, "EVP_DigestFinal_ex"));
+                LibCrypto c = new LibCrypto(path, version, md, lib.function("EVP_MD_CTX_new"), lib.function("EVP_MD_CTX_free"),
+                        lib.function("EVP_DigestInit_ex"), lib.function("EVP_DigestUpdate"), lib.function("EVP_DigestFinal_ex"));
                 if (c.knownAnswer()) return Optional.of(c);
             } catch (RuntimeException e) {
-                // not on this node, not usable, or native access refused: the next path, then the JDK
+                // not usable: the next path, then the JDK
             }
         }
         return Optional.empty();
-    }
-
-    static List<Path> candidates(String arch) {
-        String multiarch = switch (arch) {
-            case "amd64", "x86_64" -> "x86_64-linux-gnu";
-            default -> arch + "-linux-gnu";
-        };
-        List<Path> paths = new ArrayList<>();
-        for (String dir : List.of("/usr/lib64", "/usr/lib/" + multiarch, "/lib64", "/lib/" + multiarch)) {
-            for (String name : List.of("libcrypto.so.3", "libcrypto.so.1.1")) paths.add(Path.of(dir, name));
-        }
-        return List.copyOf(paths);
-    }
-
-    private static MemorySegment need(SymbolLookup lib, String symbol) {
-        return lib.find(symbol).orElseThrow(() -> new IllegalStateException("no " + symbol));
     }
 
     private boolean knownAnswer() {
@@ -91,10 +60,6 @@ record LibCrypto(Path path, String version, long sha256, MemorySegment ctxNew, M
     }
 
     static long call(MemorySegment function, long a, long b, long c) {
-        try {
-            return (long) CALL.invokeExact(function, a, b, c);
-        } catch (Throwable t) {
-            throw new IllegalStateException("libcrypto through FFM failed: " + t, t);   // a bug, not the user's
-        }
+        return SystemLibrary.call(function, a, b, c);
     }
 }

@@ -14,7 +14,8 @@ import java.util.function.BooleanSupplier;
 /**
  * Turns a bundle's raw bytes into its tar stream in pooled native blocks. The compression is told by the first
  * bytes ({@link Compression#detect}), never by a name. zstd, the default, decompresses straight from the received
- * chunks into the blocks the file data is written from: no copy on the heap. The other formats go through their
+ * chunks into the blocks the file data is written from: no copy on the heap; so do xz and bzip2 where the node has
+ * liblzma and libbz2 ({@link SystemDecoder}). gzip, and xz and bzip2 without those libraries, go through their
  * {@link InputStream} decoders and one copy.
  */
 public final class Decompression {
@@ -36,12 +37,17 @@ public final class Decompression {
         Counted limit = new Counted(label, maxTarBytes);
         return switch (c) {
             case ZSTD -> new Zstd(in, pool, stop, limit);
+            case XZ, BZIP2 -> {
+                var system = SystemDecoder.of(c);
+                yield system.isPresent() ? new SystemDecoder(in, pool, stop, limit, system.get())
+                        : new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);
+            }
             default -> new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);
         };
     }
 
     /** Counts the tar stream and refuses a bundle that expands past the limit (a "zip bomb" fills /dev/shm). */
-    private static final class Counted {
+    static final class Counted {
         final String label;
         final long max;
         long produced;
