@@ -9,7 +9,9 @@ import java.io.InputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
+import java.util.Optional;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 
 /**
  * Turns a bundle's raw bytes into its tar stream in pooled native blocks. The compression is told by the first
@@ -28,6 +30,12 @@ public final class Decompression {
      */
     public static BlockSource open(ChunkInput raw, BlockPool pool, String label, long maxTarBytes, BooleanSupplier stop)
             throws IOException {
+        return open(raw, pool, label, maxTarBytes, stop, SystemDecoder::of);
+    }
+
+    /** @param system the node's decoder of a compression, if it has one (a test gives none, as a node without them) */
+    static BlockSource open(ChunkInput raw, BlockPool pool, String label, long maxTarBytes, BooleanSupplier stop,
+                            Function<Compression, Optional<SystemDecoder.Codec>> system) throws IOException {
         Peeked in = Peeked.of(raw);
         Compression c = Compression.detect(in.head, in.head.length);
         if (c == null) {
@@ -38,8 +46,8 @@ public final class Decompression {
         return switch (c) {
             case ZSTD -> new Zstd(in, pool, stop, limit);
             case XZ, BZIP2 -> {
-                var system = SystemDecoder.of(c);
-                yield system.isPresent() ? new SystemDecoder(in, pool, stop, limit, system.get())
+                Optional<SystemDecoder.Codec> codec = system.apply(c);
+                yield codec.isPresent() ? new SystemDecoder(in, pool, stop, limit, codec.get())
                         : new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);
             }
             default -> new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);

@@ -160,19 +160,25 @@ final class SystemDecoder implements BlockSource {
         }
     }
 
-    /** Each library, if the node has it and it decodes a known stream right. */
-    private static final Optional<Codec> LZMA = checked(Lzma.load(),
-            "fd377a585a000004e6d6b4460200210116000000742fe5a30100076e6f64656361737400e838aaf6dbb86d6c00012008bb19d9bb1fb6f37d010000000004595a");
-    private static final Optional<Codec> BZIP2 = checked(Bzip2.load(),
-            "425a6839314159265359e6a7089800000201802e018c002000310c081934319bfd1b945dc914e142439a9c2260");
-    /** Both streams hold the word "nodecast"; 256 bytes hold either struct (136 and 80 bytes on 64-bit Linux). */
+    /** Each library, if the node has it and it decodes a known stream right; looked for when first needed. */
+    private static final class Xz {
+        static final Optional<Codec> CODEC = checked(Lzma.load(),
+                "fd377a585a000004e6d6b4460200210116000000742fe5a30100076e6f64656361737400e838aaf6dbb86d6c00012008bb19d9bb1fb6f37d010000000004595a");
+    }
+
+    private static final class Bz2 {
+        static final Optional<Codec> CODEC = checked(Bzip2.load(),
+                "425a6839314159265359e6a7089800000201802e018c002000310c081934319bfd1b945dc914e142439a9c2260");
+    }
+
+    /** Both known streams hold the word "nodecast"; 256 bytes hold either struct (136 and 80 bytes on 64-bit Linux). */
     private static final long STREAM_BYTES = 256;
 
     /** The system's decoder for this compression, if it has one that works. */
     static Optional<Codec> of(Compression c) {
         return switch (c) {
-            case XZ -> LZMA;
-            case BZIP2 -> BZIP2;
+            case XZ -> Xz.CODEC;
+            case BZIP2 -> Bz2.CODEC;
             default -> Optional.empty();
         };
     }

@@ -36,11 +36,11 @@ public final class Bench implements Callable<Integer> {
     int rate = 1000;
     @Option(names = "--baseline-jar", description = "profile: also profile this older nodecast.jar, side by side.")
     Path baselineJar;
-    @Parameters(arity = "0..*", description = "figure1 delivery unpack profile fixed bytecode model images, and on the test bed (root): "
+    @Parameters(arity = "0..*", description = "figure1 delivery unpack formats profile fixed bytecode model images, and on the test bed (root): "
             + "cluster-delivery cluster-scaling cluster-skip cluster-fixed startup footprint (default: all that can run here)")
     List<String> which = new ArrayList<>();
 
-    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "profile", "fixed", "bytecode", "model", "images");
+    static final List<String> LOCAL = List.of("figure1", "delivery", "unpack", "formats", "profile", "fixed", "bytecode", "model", "images");
 
     /** Where a benchmark's table and plot go. */
     interface Emitter {
@@ -93,6 +93,8 @@ public final class Bench implements Callable<Integer> {
                 case "delivery" -> delivery();
                 case "unpack" -> new UnpackBench(emitter(), quick ? 1 : Math.max(5, runs())).run(
                         bundle(".tar.zst", "compile"), bundle(".tar.gz", "compile"), Path.of("/dev/shm/nodecast-bench-unpack"), work);
+                case "formats" -> new UnpackBench(emitter(), quick ? 1 : Math.max(3, runs())).formats(
+                        bundle(".tar.zst", "compile"), Path.of("/dev/shm/nodecast-bench-formats"), work);
                 case "profile" -> {
                     Map<String, Path> jars = new LinkedHashMap<>();
                     if (baselineJar != null) jars.put("baseline (" + baselineJar.getFileName() + ")", baselineJar);

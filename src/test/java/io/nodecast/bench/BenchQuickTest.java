@@ -25,5 +25,7 @@ class BenchQuickTest {
         }
         assertThat(Files.readString(out.resolve("delivery.md"))).contains("GNU tar --zstd -xf", "nodecast bcast, local");
         assertThat(Files.readString(out.resolve("model.md"))).contains("| 10,000 | 2-ary tree");
+        assertThat(Files.readString(out.resolve("formats.md"))).contains("| GNU tar -xJf | xz |", "| nodecast bcast (local), .tar.xz | xz |",
+                "| GNU tar -xjf | bz2 |", "| nodecast bcast (local), .tar.bz2 | bz2 |");
     }
 }

@@ -148,6 +148,48 @@ final class UnpackBench {
         Plot.bars(emit.out().resolve("unpack.png"), "Unpacking on one node, wall seconds (lower is better)", "seconds", bars);
     }
 
+    /**
+     * The other two compressions a bundle may use, as the xz and bzip2 commands write them (GNU tar -J and -j, the
+     * paper's scripts): nodecast against GNU tar on each, from the same tar as the .tar.zst.
+     */
+    void formats(Path zst, Path dest, Path work) throws IOException {
+        Optional<Path> dist = installed(work);
+        String nc = dist.orElse(Launcher.nodecast()).toString();
+        Path tar = uncompressed(zst);
+        Path xz = compressed(tar, ".xz", List.of("xz", "-T2", "-1"));
+        Path bz2 = compressed(tar, ".bz2", List.of("bzip2", "-1"));
+        String d = dest.toString();
+        List<Method> m = List.of(
+                new Method("GNU tar -xJf", "xz", List.of("sh", "-c", "mkdir -p \"$1\" && tar -xJf \"$2\" -C \"$1\"", "sh", d, xz.toString()), null),
+                new Method("nodecast bcast (local), .tar.xz", "xz", List.of(nc, "bcast", "-p", d, xz.toString()), "GNU tar -xJf"),
+                new Method("GNU tar -xjf", "bz2", List.of("sh", "-c", "mkdir -p \"$1\" && tar -xjf \"$2\" -C \"$1\"", "sh", d, bz2.toString()), null),
+                new Method("nodecast bcast (local), .tar.bz2", "bz2", List.of(nc, "bcast", "-p", d, bz2.toString()), "GNU tar -xjf"));
+        List<Result> results = paired(m, rounds, dest);
+        Table t = new Table("method", "bundle", "wall s (median)", "CPU s (median)", "wall vs GNU tar", "each round", "CPU vs GNU tar");
+        for (int i = 0; i < results.size(); i += 2) {
+            Result base = results.get(i), r = results.get(i + 1);
+            t.row(base.method().name(), base.method().bundle(), base.wall(), base.cpu(), "-", "-", "-");
+            t.row(r.method().name(), r.method().bundle(), r.wall(), r.cpu(), String.format(Locale.ROOT, "%.2f", r.wall() / base.wall()),
+                    r.roundRatios(base), String.format(Locale.ROOT, "%.2f", r.cpu() / base.cpu()));
+        }
+        emit.emit("formats", "One node: .tar.xz and .tar.bz2 bundles against GNU tar (new JVM per run, " + rounds + " paired rounds)", t,
+                String.format(Locale.ROOT, "Bundles: %s (%d MiB, xz -T2 -1) and %s (%d MiB, bzip2 -1), the same tree as the .tar.zst, into "
+                                + "/dev/shm, in the page cache. %d cores. nodecast decodes them with the node's liblzma and libbz2 "
+                                + "(format.SystemDecoder), GNU tar with the xz and bzip2 commands, which use the same libraries. Each round "
+                                + "runs every method once, in this order, after a round that is not counted.",
+                        xz.getFileName(), Files.size(xz) >> 20, bz2.getFileName(), Files.size(bz2) >> 20,
+                        Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** The tar compressed once beside it by a command that writes to stdout (and again when the tar is newer). */
+    private static Path compressed(Path tar, String suffix, List<String> command) throws IOException {
+        Path out = tar.resolveSibling(tar.getFileName() + suffix);
+        if (Files.exists(out) && Files.getLastModifiedTime(out).compareTo(Files.getLastModifiedTime(tar)) >= 0) return out;
+        String cmd = String.join(" ", command) + " -c \"$1\" > \"$2.partial\" && mv \"$2.partial\" \"$2\"";
+        Run.of(List.of("sh", "-c", cmd, "sh", tar.toString(), out.toString()), Map.of());   // throws if it fails
+        return out;
+    }
+
     /** The bundle's tar, decompressed once beside it (and again when the bundle is newer). */
     private static Path uncompressed(Path zst) throws IOException {
         String name = zst.getFileName().toString();

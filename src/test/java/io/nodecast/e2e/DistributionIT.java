@@ -150,6 +150,35 @@ class DistributionIT {
         assertThat(staged.resolve("runtime/bin/java")).isExecutable();
     }
 
+    /**
+     * .tar.xz and .tar.bz2 bundles, as GNU tar writes them, decoded by the node's liblzma and libbz2 (opened by their
+     * absolute paths, like libcrypto; the JDK opens the file a link names), not by the Java decoders, which C1 alone
+     * runs at half their speed. Each library only when a bundle needs it.
+     */
+    @Test
+    @Tag("strace")
+    void xzAndBzip2BundlesAreDecodedByTheNodesLibraries() throws Exception {
+        Path unpacked = unpack();
+        Path tree = Files.createDirectories(tmp.resolve("tree/pkg"));
+        for (int i = 0; i < 50; i++) Files.writeString(tree.resolve("m" + i + ".py"), ("x = " + i + "\n").repeat(2000));
+        for (String[] kind : new String[][] {{"-J", "b.tar.xz", "liblzma\\.so\\.5[0-9.]*"}, {"-j", "b.tar.bz2", "libbz2\\.so\\.1[0-9.]*"}}) {
+            Path bundle = tmp.resolve(kind[1]);
+            assertThat(Launcher.exec(List.of("tar", "-C", tree.getParent().toString(), kind[0], "-cf", bundle.toString(), "pkg"), Map.of()).exit()).isZero();
+            Path trace = tmp.resolve(kind[1] + ".trace");
+            Path dest = tmp.resolve("dest-" + kind[1]);
+            Launcher.Result r = Launcher.exec(List.of("strace", "-f", "-qq", "-e", "trace=openat", "-o", trace.toString(),
+                    unpacked.resolve("bin/nodecast").toString(), "bcast", "--transport", "local", "-p", dest.toString(), bundle.toString()), Map.of());
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(Files.readString(dest.resolve("pkg/m49.py"))).isEqualTo("x = 49\n".repeat(2000));
+            List<String> opened = Files.readAllLines(trace).stream().filter(l -> l.matches(".*/" + kind[2] + "\".*")).toList();
+            assertThat(opened).as(kind[1] + ":\n" + String.join("\n", opened)).isNotEmpty()
+                    .allMatch(l -> l.matches(".*\"(/usr)?/lib(64)?(/[a-z0-9_]+-linux-gnu)?/" + kind[2] + "\".*"))
+                    .anyMatch(l -> !l.contains("ENOENT"));
+            String other = kind[0].equals("-J") ? "libbz2" : "liblzma";
+            assertThat(Files.readString(trace)).as("an " + kind[1] + " bundle has no use for " + other).doesNotContain(other);
+        }
+    }
+
     /** Two jobs of one user on a node: each has its own staged copy, and one job's purge leaves the other's. */
     @Test
     void twoJobsOnANodeStageApartAndPurgeOnlyTheirOwn() throws Exception {

@@ -102,10 +102,25 @@ class SystemDecoderTest {
         assertThat(decode(packed, 65536, plain.length)).isEqualTo(plain);
     }
 
+    /** A node without liblzma and libbz2: the Java decoders give the same bytes, and refuse a stream cut short. */
+    @ParameterizedTest
+    @ValueSource(strings = {"xz", "bzip2"})
+    void withoutTheLibrariesTheJavaDecodersDecode(String command) throws IOException {
+        byte[] packed = join(compress(command, plain), compress(command, small));
+        assertThat(decode(packed, 65536, 0, false)).isEqualTo(join(plain, small));
+        assertThatThrownBy(() -> decode(Arrays.copyOf(packed, packed.length / 2), 65536, 0, false))
+                .isInstanceOf(BadArchiveException.class).hasMessageMatching("b\\.tar is (truncated|corrupt): [^\n]*");
+    }
+
     private static byte[] decode(byte[] packed, int chunk, long max) throws IOException {
+        return decode(packed, chunk, max, true);
+    }
+
+    private static byte[] decode(byte[] packed, int chunk, long max, boolean system) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (BlockSource s = Decompression.open(ChunkInputs.of(packed, chunk), new BlockPool(4, 1 << 16), "b.tar", max, () -> false)) {
-            assertThat(s).isInstanceOf(SystemDecoder.class);
+        try (BlockSource s = Decompression.open(ChunkInputs.of(packed, chunk), new BlockPool(4, 1 << 16), "b.tar", max, () -> false,
+                system ? SystemDecoder::of : c -> java.util.Optional.empty())) {
+            assertThat(s instanceof SystemDecoder).as("decoded by the system's library").isEqualTo(system);
             for (Block b; (b = s.next()) != null; ) {
                 out.writeBytes(b.segment().asSlice(0, b.length()).toArray(ValueLayout.JAVA_BYTE));
                 b.release();
