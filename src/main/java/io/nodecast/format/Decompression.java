@@ -74,6 +74,29 @@ public final class Decompression {
         }
     }
 
+    /** Decodes into a block; how many bytes it wrote, 0 at the end. */
+    @FunctionalInterface
+    interface Fill {
+        int into(Block b) throws IOException;
+    }
+
+    /** A block from the pool, filled and counted; null at the end. Whatever fill throws, the block goes back. */
+    static Block filled(BlockPool pool, BooleanSupplier stop, Counted count, Fill fill) throws IOException {
+        Block b = pool.take(stop);
+        try {
+            b.length = fill.into(b);
+            count.add(b.length);
+        } catch (IOException | RuntimeException | Error e) {
+            b.release();
+            throw e;
+        }
+        if (b.length == 0) {
+            b.release();
+            return null;
+        }
+        return b;
+    }
+
     /** The raw input with its first bytes read ahead for detection, then given back in order. */
     private static final class Peeked implements ChunkInput {
         final ChunkInput in;
@@ -145,45 +168,36 @@ public final class Decompression {
         @Override
         public Block next() throws IOException {
             if (end) return null;
-            Block b = pool.take(stop);
-            try {
+            return filled(pool, stop, count, b -> {
                 ByteBuffer dst = b.buffer.clear();
-                while (dst.hasRemaining()) {
-                    if (!src.hasRemaining()) {
-                        ByteBuffer n = in.next();
-                        if (n == null) {
-                            if (!frameDone) {
-                                throw new BadArchiveException(count.label + " is truncated: its zstd stream ends "
-                                        + "in the middle of a frame (after " + (count.produced + dst.position()) + " bytes of tar)");
+                try {
+                    while (dst.hasRemaining()) {
+                        if (!src.hasRemaining()) {
+                            ByteBuffer n = in.next();
+                            if (n == null) {
+                                if (!frameDone) {
+                                    throw new BadArchiveException(count.label + " is truncated: its zstd stream ends "
+                                            + "in the middle of a frame (after " + (count.produced + dst.position()) + " bytes of tar)");
+                                }
+                                end = true;
+                                break;
                             }
-                            end = true;
-                            break;
+                            src = n;
+                            continue;
                         }
-                        src = n;
-                        continue;
+                        int before = dst.position();
+                        int consumed = src.position();
+                        frameDone = ctx.decompressDirectByteBufferStream(dst, src);
+                        if (dst.position() == before && src.position() == consumed && !frameDone) {
+                            throw new BadArchiveException(count.label + " is corrupt: the zstd decoder made no progress");
+                        }
                     }
-                    int before = dst.position();
-                    int consumed = src.position();
-                    frameDone = ctx.decompressDirectByteBufferStream(dst, src);
-                    if (dst.position() == before && src.position() == consumed && !frameDone) {
-                        throw new BadArchiveException(count.label + " is corrupt: the zstd decoder made no progress");
-                    }
+                } catch (ZstdException e) {
+                    throw new BadArchiveException(count.label + " is corrupt: zstd says '" + e.getMessage() + "' after "
+                            + count.produced + " bytes of tar", e);
                 }
-                b.length = dst.position();
-                count.add(b.length);
-            } catch (ZstdException e) {
-                b.release();
-                throw new BadArchiveException(count.label + " is corrupt: zstd says '" + e.getMessage() + "' after "
-                        + count.produced + " bytes of tar", e);
-            } catch (IOException | RuntimeException | Error e) {
-                b.release();
-                throw e;
-            }
-            if (b.length == 0) {
-                b.release();
-                return null;
-            }
-            return b;
+                return dst.position();
+            });
         }
 
         @Override

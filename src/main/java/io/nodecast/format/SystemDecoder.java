@@ -32,10 +32,27 @@ final class SystemDecoder implements BlockSource {
 
         void init(MemorySegment stream) throws BadArchiveException;
 
-        /** One call of the decoder; {@code finish}: no input will follow what it was given. */
-        Status decode(MemorySegment stream, boolean finish);
+        MemorySegment decodeFunction();
 
-        void end(MemorySegment stream);
+        MemorySegment endFunction();
+
+        /** The decode function's second argument; {@code finish}: no input will follow what it was given. */
+        long action(boolean finish);
+
+        /** What the decode function answers at the end of a stream (0 is "more to do", anything else an error). */
+        int streamEnd();
+
+        String error(int code);
+
+        /** One call of the decoder. */
+        default Status decode(MemorySegment stream, boolean finish) {
+            int r = (int) SystemLibrary.call(decodeFunction(), stream.address(), action(finish), 0);
+            return r == 0 ? Status.MORE : r == streamEnd() ? Status.END : Status.failed(error(r));
+        }
+
+        default void end(MemorySegment stream) {
+            SystemLibrary.call(endFunction(), stream.address(), 0, 0);
+        }
 
         /** After the end of a stream, whether the next bytes start another that must be decoded too. */
         boolean restartsAfterEnd();
@@ -51,7 +68,7 @@ final class SystemDecoder implements BlockSource {
     }
 
     /** liblzma's decoder of .xz, concatenated streams and padding included, as xz -d reads them. */
-    record Lzma(SystemLibrary lib, MemorySegment decoder, MemorySegment code, MemorySegment end) implements Codec {
+    record Lzma(SystemLibrary lib, MemorySegment start, MemorySegment decodeFunction, MemorySegment endFunction) implements Codec {
         private static final long CONCATENATED = 0x08, RUN = 0, FINISH = 3;
         private static final List<String> ERRORS = List.of("LZMA_OK", "LZMA_STREAM_END", "LZMA_NO_CHECK", "LZMA_UNSUPPORTED_CHECK",
                 "LZMA_GET_CHECK", "LZMA_MEM_ERROR", "LZMA_MEMLIMIT_ERROR", "LZMA_FORMAT_ERROR", "LZMA_OPTIONS_ERROR",
@@ -75,23 +92,18 @@ final class SystemDecoder implements BlockSource {
         @Override
         public void init(MemorySegment stream) throws BadArchiveException {
             // no memory limit, as xz -d and XZ for Java have none by default; the tar stream's own limit still holds
-            int r = (int) SystemLibrary.call(decoder, stream.address(), -1L, CONCATENATED);
+            int r = (int) SystemLibrary.call(start, stream.address(), -1L, CONCATENATED);
             if (r != 0) throw new BadArchiveException("liblzma cannot start a decoder: " + error(r));
         }
 
         @Override
-        public Status decode(MemorySegment stream, boolean finish) {
-            int r = (int) SystemLibrary.call(code, stream.address(), finish ? FINISH : RUN, 0);
-            return switch (r) {
-                case 0 -> Status.MORE;
-                case 1 -> Status.END;
-                default -> Status.failed(error(r));
-            };
+        public long action(boolean finish) {
+            return finish ? FINISH : RUN;
         }
 
         @Override
-        public void end(MemorySegment stream) {
-            SystemLibrary.call(end, stream.address(), 0, 0);
+        public int streamEnd() {
+            return 1;
         }
 
         @Override
@@ -99,13 +111,14 @@ final class SystemDecoder implements BlockSource {
             return false;   // LZMA_CONCATENATED: one decoder reads them all
         }
 
-        private static String error(int r) {
+        @Override
+        public String error(int r) {
             return r >= 0 && r < ERRORS.size() ? ERRORS.get(r) : "error " + r;
         }
     }
 
     /** libbz2's decoder; a file of several streams (pbzip2, or bzip2 files joined by cat) is decoded stream by stream. */
-    record Bzip2(SystemLibrary lib, MemorySegment init, MemorySegment decompress, MemorySegment end) implements Codec {
+    record Bzip2(SystemLibrary lib, MemorySegment start, MemorySegment decodeFunction, MemorySegment endFunction) implements Codec {
         static Optional<Codec> load() {
             return SystemLibrary.first(List.of("libbz2.so.1.0", "libbz2.so.1"),
                             List.of("BZ2_bzDecompressInit", "BZ2_bzDecompress", "BZ2_bzDecompressEnd"))
@@ -125,23 +138,18 @@ final class SystemDecoder implements BlockSource {
 
         @Override
         public void init(MemorySegment stream) throws BadArchiveException {
-            int r = (int) SystemLibrary.call(init, stream.address(), 0, 0);
+            int r = (int) SystemLibrary.call(start, stream.address(), 0, 0);
             if (r != 0) throw new BadArchiveException("libbz2 cannot start a decoder: " + error(r));
         }
 
         @Override
-        public Status decode(MemorySegment stream, boolean finish) {
-            int r = (int) SystemLibrary.call(decompress, stream.address(), 0, 0);
-            return switch (r) {
-                case 0 -> Status.MORE;
-                case 4 -> Status.END;
-                default -> Status.failed(error(r));
-            };
+        public long action(boolean finish) {
+            return 0;   // BZ2_bzDecompress takes the stream alone: it finds the end in the data
         }
 
         @Override
-        public void end(MemorySegment stream) {
-            SystemLibrary.call(end, stream.address(), 0, 0);
+        public int streamEnd() {
+            return 4;   // BZ_STREAM_END
         }
 
         @Override
@@ -149,7 +157,8 @@ final class SystemDecoder implements BlockSource {
             return true;
         }
 
-        private static String error(int r) {
+        @Override
+        public String error(int r) {
             return switch (r) {
                 case -2 -> "BZ_PARAM_ERROR";
                 case -3 -> "BZ_MEM_ERROR";
@@ -212,19 +221,7 @@ final class SystemDecoder implements BlockSource {
     @Override
     public Block next() throws IOException {
         if (end) return null;
-        Block b = pool.take(stop);
-        try {
-            b.length = fill(b.segment, b.segment.byteSize());
-            count.add(b.length);
-        } catch (IOException | RuntimeException | Error e) {
-            b.release();
-            throw e;
-        }
-        if (b.length == 0) {
-            b.release();
-            return null;
-        }
-        return b;
+        return Decompression.filled(pool, stop, count, b -> fill(b.segment, b.segment.byteSize()));
     }
 
     /** Decodes into out until it is full or the data ends; how many bytes it wrote. */
