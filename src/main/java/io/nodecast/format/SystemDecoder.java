@@ -197,7 +197,8 @@ final class SystemDecoder implements BlockSource {
     private final BooleanSupplier stop;
     private final Decompression.Counted count;
     private final Codec codec;
-    private final Arena arena = Arena.ofShared();
+    // made, used and closed on the decompressing thread: another thread that touched it would get an exception, not freed memory
+    private final Arena arena = Arena.ofConfined();
     private final MemorySegment stream;
     private ByteBuffer src = ByteBuffer.allocateDirect(0);
     private boolean inputEnd, streamEnd, end, open;

@@ -1,5 +1,7 @@
 package io.nodecast.transport.mpi;
 
+import io.nodecast.posix.SystemLibrary;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -32,10 +34,7 @@ final class Native {
     private static final FunctionDescriptor SHAPE = FunctionDescriptor.of(ValueLayout.JAVA_LONG, Collections.nCopies(7,
             (MemoryLayout) ValueLayout.JAVA_LONG).toArray(MemoryLayout[]::new));
     private static final String ARCH = System.getProperty("os.arch");
-    private static final boolean ONE_SHAPE_ABI = switch (ARCH) {
-        case "amd64", "x86_64", "aarch64", "riscv64" -> true;
-        default -> false;
-    };
+    private static final boolean ONE_SHAPE_ABI = SystemLibrary.supported();
     /** (address, seven longs) -> long: the only downcall handle, so the only shape linked. */
     private static final MethodHandle CALL = LINKER.downcallHandle(SHAPE);
 
