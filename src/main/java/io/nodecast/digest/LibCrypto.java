@@ -40,8 +40,8 @@ record LibCrypto(Path path, String version, long sha256, MemorySegment ctxNew, M
                 SystemLibrary lib = found.get();
                 MemorySegment versionOf = lib.symbols().find("OpenSSL_version").orElse(MemorySegment.NULL);
                 String version = versionOf.equals(MemorySegment.NULL) ? "OpenSSL"
-                        : MemorySegment.ofAddress(call(versionOf, 0, 0, 0)).reinterpret(256).getString(0, StandardCharsets.US_ASCII);
-                long md = call(lib.function("EVP_sha256"), 0, 0, 0);
+                        : MemorySegment.ofAddress(SystemLibrary.call(versionOf, 0, 0, 0)).reinterpret(256).getString(0, StandardCharsets.US_ASCII);
+                long md = SystemLibrary.call(lib.function("EVP_sha256"), 0, 0, 0);
                 if (md == 0) continue;
                 LibCrypto c = new LibCrypto(path, version, md, lib.function("EVP_MD_CTX_new"), lib.function("EVP_MD_CTX_free"),
                         lib.function("EVP_DigestInit_ex"), lib.function("EVP_DigestUpdate"), lib.function("EVP_DigestFinal_ex"));
@@ -57,9 +57,5 @@ record LibCrypto(Path path, String version, long sha256, MemorySegment ctxNew, M
         OpenSslDigest d = new OpenSslDigest(this);
         d.update("abc".getBytes(StandardCharsets.US_ASCII));
         return HexFormat.of().formatHex(d.digest()).equals(ABC);
-    }
-
-    static long call(MemorySegment function, long a, long b, long c) {
-        return SystemLibrary.call(function, a, b, c);
     }
 }

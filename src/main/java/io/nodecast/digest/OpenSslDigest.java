@@ -1,5 +1,7 @@
 package io.nodecast.digest;
 
+import io.nodecast.posix.SystemLibrary;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -24,16 +26,16 @@ final class OpenSslDigest extends MessageDigest {
     OpenSslDigest(LibCrypto lib) {
         super("SHA-256");
         this.lib = lib;
-        long c = LibCrypto.call(lib.ctxNew(), 0, 0, 0);
+        long c = SystemLibrary.call(lib.ctxNew(), 0, 0, 0);
         if (c == 0) throw new IllegalStateException("libcrypto's EVP_MD_CTX_new gave no context");
         MemorySegment free = lib.ctxFree();
-        ctx = MemorySegment.ofAddress(c).reinterpret(arena, s -> LibCrypto.call(free, s.address(), 0, 0));
+        ctx = MemorySegment.ofAddress(c).reinterpret(arena, s -> SystemLibrary.call(free, s.address(), 0, 0));
         engineReset();
     }
 
     @Override
     protected void engineReset() {
-        check(LibCrypto.call(lib.init(), ctx.address(), lib.sha256(), 0), "EVP_DigestInit_ex");
+        check(SystemLibrary.call(lib.init(), ctx.address(), lib.sha256(), 0), "EVP_DigestInit_ex");
     }
 
     @Override
@@ -73,7 +75,7 @@ final class OpenSslDigest extends MessageDigest {
     protected byte[] engineDigest() {
         try (Arena a = Arena.ofConfined()) {
             MemorySegment out = a.allocate(32);
-            check(LibCrypto.call(lib.fin(), ctx.address(), out.address(), 0), "EVP_DigestFinal_ex");
+            check(SystemLibrary.call(lib.fin(), ctx.address(), out.address(), 0), "EVP_DigestFinal_ex");
             byte[] d = out.toArray(ValueLayout.JAVA_BYTE);
             engineReset();   // as MessageDigest.digest() promises
             return d;
@@ -81,7 +83,7 @@ final class OpenSslDigest extends MessageDigest {
     }
 
     private void hash(long address, long n) {
-        check(LibCrypto.call(lib.update(), ctx.address(), address, n), "EVP_DigestUpdate");
+        check(SystemLibrary.call(lib.update(), ctx.address(), address, n), "EVP_DigestUpdate");
     }
 
     /** Keeps this digest, and so its context, from being freed until libcrypto has returned. */

@@ -43,15 +43,10 @@ public final class Decompression {
                     + "(.tar.zst, .tar.gz, .tar.bz2, .tar.xz, .tar)");
         }
         Counted limit = new Counted(label, maxTarBytes);
-        return switch (c) {
-            case ZSTD -> new Zstd(in, pool, stop, limit);
-            case XZ, BZIP2 -> {
-                Optional<SystemDecoder.Codec> codec = system.apply(c);
-                yield codec.isPresent() ? new SystemDecoder(in, pool, stop, limit, codec.get())
-                        : new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);
-            }
-            default -> new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);
-        };
+        if (c == Compression.ZSTD) return new Zstd(in, pool, stop, limit);
+        Optional<SystemDecoder.Codec> codec = system.apply(c);   // xz and bzip2, where the node has their library
+        return codec.isPresent() ? new SystemDecoder(in, pool, stop, limit, codec.get())
+                : new Streamed(c.decompress(new ChunkInputStream(in)), pool, stop, limit, c);
     }
 
     /** Counts the tar stream and refuses a bundle that expands past the limit (a "zip bomb" fills /dev/shm). */

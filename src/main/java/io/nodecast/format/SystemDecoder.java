@@ -16,7 +16,7 @@ import java.util.function.BooleanSupplier;
 /**
  * xz and bzip2 decoded by the node's own liblzma and libbz2, the libraries the xz and bzip2 commands use, straight
  * from the received chunks into the blocks, as zstd is. bin/nodecast runs a step with C1 alone, which ran the Java
- * decoders (XZ for Java, Commons Compress) at 0.75 and 0.45 of their speed under C2 (BENCHMARKS.md section 8); the
+ * decoders (XZ for Java, Commons Compress) at 0.54 and 0.49 of their speed under C2 (BENCHMARKS.md section 8); the
  * libraries decode at full speed from the first byte. A node without them gets the Java decoders.
  */
 final class SystemDecoder implements BlockSource {
@@ -59,11 +59,15 @@ final class SystemDecoder implements BlockSource {
     }
 
     /** What a call of the decoder said; {@code error} names it, as the library's header does. */
-    record Status(boolean ok, boolean streamEnd, String error) {
-        static final Status MORE = new Status(true, false, null), END = new Status(true, true, null);
+    record Status(boolean streamEnd, String error) {
+        static final Status MORE = new Status(false, null), END = new Status(true, null);
 
         static Status failed(String error) {
-            return new Status(false, false, error);
+            return new Status(false, error);
+        }
+
+        boolean ok() {
+            return error == null;
         }
     }
 
