@@ -86,23 +86,41 @@ public final class NodeTransport implements Transport {
         int rank = world.rank().getAsInt();
         Topology topo = new Topology(rank, world.size().getAsInt(), 0, 1, rank == 0, host);
         int uid = Identity.current().uid();
-        String mine = "nodecast-" + uid + "-";
-        Path file = dir.toAbsolutePath().resolve(mine + world.step().get().replaceAll("[^A-Za-z0-9._-]", "_") + "-" + digest(arguments));
+        Path file = place(world, dir, arguments, uid);
         int fd = -1;
         if (rank == 0) {
-            sweep(dir, mine, uid);
+            sweep(dir, prefix(uid), uid);
             fd = create(file, host);
         }
         return new NodeTransport(new LocalTransport(topo, chunkBytes, "local"), file, wait, uid, fd);
     }
 
     /**
+     * Where the ranks of this step meet: {@code nodecast-UID-STEP-DIGEST} in {@code dir}. bin/nodecast names it the
+     * same way, so that a rank that only waits can wait in the shell, without a JVM (its function {@code meeting}).
+     */
+    static Path place(World world, Path dir, List<String> arguments, int uid) {
+        return dir.toAbsolutePath().resolve(prefix(uid) + world.step().orElseThrow().replaceAll("[^A-Za-z0-9._-]", "_")
+                + "-" + digest(arguments));
+    }
+
+    private static String prefix(int uid) {
+        return "nodecast-" + uid + "-";
+    }
+
+    /**
      * The command's arguments, digested: two nodecast commands in one launcher step ({@code srun sh -c 'nodecast bcast A;
      * nodecast mirror B'}) must not meet in one file, where a rank still in the first could read rank 0's word on the
      * second. Not the process's whole command line: ranks started with other JVM options would never meet.
+     * 32-bit FNV-1a over their UTF-8, each followed by a 0 byte: a digest bash computes with its own arithmetic.
      */
-    private static String digest(List<String> arguments) {
-        return HexFormat.of().toHexDigits(String.join("\0", arguments).hashCode());
+    static String digest(List<String> arguments) {
+        int h = 0x811c9dc5;
+        for (String a : arguments) {
+            for (byte b : a.getBytes(StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x01000193;
+            h *= 0x01000193;   // the 0 byte after each
+        }
+        return HexFormat.of().toHexDigits(h);
     }
 
     /** Where the ranks of a one-node step meet: node-local memory, or the temporary directory without it. */

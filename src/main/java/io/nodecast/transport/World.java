@@ -3,8 +3,10 @@ package io.nodecast.transport;
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
@@ -83,12 +85,22 @@ public record World(boolean launched, OptionalInt size, OptionalInt rank, boolea
         return launched && size.orElse(0) > 1 && oneNode && rank.isPresent() && rank.getAsInt() < size.getAsInt() && step.isPresent();
     }
 
-    /** The step's name under hydra: its proxy's pid and start, if the parent is that proxy. */
+    /**
+     * The step's name under hydra: its proxy's pid and start (clock ticks after boot), if the parent is that proxy.
+     * Both from /proc/PID/stat, which bin/nodecast reads the same way for a rank that waits in the shell.
+     */
     private static Optional<String> hydraStep(ProcessHandle parent) {
-        ProcessHandle.Info info = parent.info();
-        boolean proxy = info.command().map(c -> HYDRA_PROXIES.contains(Path.of(c).getFileName().toString())).orElse(false);
-        return proxy ? Optional.of("hydra-" + parent.pid() + "-" + info.startInstant().map(Instant::toEpochMilli).orElse(0L))
-                : Optional.empty();
+        String stat;
+        try {
+            stat = Files.readString(Path.of("/proc", Long.toString(parent.pid()), "stat"), StandardCharsets.ISO_8859_1);
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+        int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+        if (open < 0 || close < open) return Optional.empty();
+        String[] fields = stat.substring(close + 1).strip().split(" ");   // from the third field, the state
+        boolean proxy = HYDRA_PROXIES.contains(stat.substring(open + 1, close));
+        return proxy && fields.length > 19 ? Optional.of("hydra-" + parent.pid() + "-" + fields[19]) : Optional.empty();
     }
 
     private static OptionalInt first(Map<String, String> env, String... names) {

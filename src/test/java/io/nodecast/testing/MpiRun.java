@@ -38,6 +38,11 @@ public enum MpiRun {
 
     /** Every rank on this one machine as the launcher sees it: no simulated nodes. */
     public Launcher.Result runOnOneNode(int ranks, String... args) {
-        return Launcher.exec(command(ranks, OptionalInt.empty(), args), Map.of());
+        return Launcher.exec(commandOnOneNode(ranks, args), Map.of());
+    }
+
+    /** The command of {@link #runOnOneNode}, for a test that wraps it (in strace). */
+    public List<String> commandOnOneNode(int ranks, String... args) {
+        return command(ranks, OptionalInt.empty(), args);
     }
 }

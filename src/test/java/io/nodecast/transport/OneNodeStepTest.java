@@ -2,6 +2,7 @@ package io.nodecast.transport;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.format.Compression;
+import io.nodecast.posix.Identity;
 import io.nodecast.testing.Launcher;
 import io.nodecast.testing.MpiRun;
 import io.nodecast.testing.TarBuilder;
@@ -68,6 +69,72 @@ class OneNodeStepTest {
     }
 
     /**
+     * The ranks other than 0 wait in bin/nodecast, in the shell: under both launchers only rank 0 starts a JVM, unless
+     * NODECAST_SHELL_WAITERS=0. Counted from the kernel's side: every successful exec of the Java runtime.
+     */
+    @Tag("mpi")
+    @ParameterizedTest
+    @EnumSource(MpiRun.class)
+    void onlyRankZeroStartsAJvmOnItsNode(MpiRun mpi) throws Exception {
+        Path b = bundle();
+        for (Waiter waiter : Waiter.values()) {
+            Path dest = tmp.resolve("dest-" + waiter);
+            Path log = tmp.resolve("execs-" + waiter);
+            List<String> cmd = new ArrayList<>(List.of("strace", "-f", "--seccomp-bpf", "-qq", "-z", "-v", "-s", "4096",
+                    "-e", "trace=execve", "-o", log.toString()));
+            cmd.addAll(mpi.commandOnOneNode(3, "bcast", "-p", dest.toString(), b.toString()));
+            Launcher.Result r = Launcher.exec(cmd, waiter.env());
+            assertThat(r.exit()).as(r.err()).isZero();
+            assertThat(dest.resolve("lib/b.py")).hasContent("b".repeat(200_000));
+            long jvms = Files.readAllLines(log).stream().filter(l -> l.contains("/bin/java\"") && l.contains("\"bcast\"")).count();
+            assertThat(jvms).as(waiter + " waiters").isEqualTo(waiter == Waiter.SHELL ? 1 : 3);
+            assertThat(Files.list(NodeTransport.defaultDirectory()).filter(p -> p.getFileName().toString()
+                    .startsWith("nodecast-" + Identity.current().uid() + "-"))).as("meeting files left").isEmpty();
+        }
+    }
+
+    /**
+     * bin/nodecast names the meeting place as NodeTransport does, or leaves the rank to the JVM when it cannot judge as
+     * surely. A rank whose rank 0 never comes names the place in its message; where the shell must judge, a JVM could
+     * not even start (an option it does not know).
+     */
+    @Test
+    void theShellNamesTheMeetingPlaceAsTheJvmDoesOrLeavesItToTheJvm() throws Exception {
+        record Case(Map<String, String> env, boolean shell, String... args) {}
+        String[] plain = {"bcast", "--stall-timeout", "1", "-p", "/tmp/d\tx y\nz", "/tmp/t 1.tar.zst"};
+        Map<String, String> ompi = Map.of("OMPI_COMM_WORLD_SIZE", "3", "OMPI_COMM_WORLD_RANK", "2", "OMPI_COMM_WORLD_LOCAL_SIZE", "3");
+        List<Case> cases = List.of(
+                new Case(with(ompi, "PMIX_NAMESPACE", "prterun-vm-" + UUID.randomUUID() + "@1"), true, plain),
+                new Case(with(ompi, "OMPI_MCA_ess_base_jobid", "42" + UUID.randomUUID().hashCode()), true,
+                        "mirror", "--transport=AUTO", "--stall-timeout=1", "/srv/app"),
+                new Case(Map.of("OMPI_COMM_WORLD_SIZE", "03", "OMPI_COMM_WORLD_RANK", "01", "OMPI_COMM_WORLD_LOCAL_SIZE", "3",
+                        "PMIX_NAMESPACE", "n" + UUID.randomUUID()), true, plain),
+                new Case(Map.of("SLURM_STEP_NUM_TASKS", "4", "SLURM_PROCID", "3", "SLURM_STEP_NUM_NODES", "1",
+                        "SLURM_JOB_ID", String.valueOf(UUID.randomUUID().hashCode() & 0xffffff), "SLURM_STEP_ID", "0"), true, plain),
+                // what the shell leaves to the JVM: a space in the step's name, a number with a space
+                new Case(with(ompi, "PMIX_NAMESPACE", "job " + UUID.randomUUID()), false, plain),
+                new Case(Map.of("OMPI_COMM_WORLD_SIZE", " 3", "OMPI_COMM_WORLD_RANK", "1", "OMPI_COMM_WORLD_LOCAL_SIZE", "3",
+                        "PMIX_NAMESPACE", "n" + UUID.randomUUID()), false, plain));
+        int uid = Identity.current().uid();
+        for (Case c : cases) {
+            Map<String, String> env = c.shell() ? with(c.env(), "NODECAST_JAVA_OPTS", "-XX:+NodecastNoSuchOption") : c.env();
+            Path place = NodeTransport.place(World.of(c.env(), java.util.Optional.empty()), NodeTransport.defaultDirectory(),
+                    List.of(c.args()), uid);
+            Launcher.Result r = Launcher.run(env, c.args());
+            assertThat(r.exit()).as(c.env() + ": " + r.err()).isEqualTo(ExitCode.REMOTE.code());
+            assertThat(r.err()).as(c.env().toString()).contains("rank 0 did not start this step within 1 s",
+                    "wait for it at " + place + ")");
+            assertThat(place).doesNotExist();
+        }
+    }
+
+    private static Map<String, String> with(Map<String, String> env, String name, String value) {
+        Map<String, String> m = new java.util.HashMap<>(env);
+        m.put(name, value);
+        return m;
+    }
+
+    /**
      * bin/nodecast starts a rank that its launcher numbers above 0 on its node without the JIT, as one that only
      * waits. One that leads its node all the same (here alone: no MPI world) says so, and delivers.
      */
@@ -93,9 +160,10 @@ class OneNodeStepTest {
         }
     }
 
-    @Test
-    void aRankStartedBeforeRankZeroWaitsForItAndTheMeetingPlaceIsRemoved() throws Exception {
-        Step step = new Step(2);
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void aRankStartedBeforeRankZeroWaitsForItAndTheMeetingPlaceIsRemoved(Waiter waiter) throws Exception {
+        Step step = new Step(2, waiter);
         Path dest = tmp.resolve("dest");
         Path b = bundle();
         Process other = step.start(1, "bcast", "-p", dest.toString(), b.toString());
@@ -108,9 +176,10 @@ class OneNodeStepTest {
         assertThat(step.meetingPlace()).doesNotExist();
     }
 
-    @Test
-    void rankZeroKilledEndsTheOtherRanksWithAMessageNotAHang() throws Exception {
-        Step step = new Step(3);
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void rankZeroKilledEndsTheOtherRanksWithAMessageNotAHang(Waiter waiter) throws Exception {
+        Step step = new Step(3, waiter);
         Path dest = tmp.resolve("dest");
         Path b = bundle();
         List<Process> others = List.of(step.start(1, "bcast", "-p", dest.toString(), b.toString()),
@@ -128,13 +197,14 @@ class OneNodeStepTest {
         assertThat(step.meetingPlace()).doesNotExist();
     }
 
-    @Test
-    void rankZeroFailingAtOnceWaitsForTheOthersSoThatALauncherEndingThemLeavesNoMeetingFile() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void rankZeroFailingAtOnceWaitsForTheOthersSoThatALauncherEndingThemLeavesNoMeetingFile(Waiter waiter) throws Exception {
         // mpirun ends every rank as soon as one fails: a rank 0 gone before the others found the file left it behind
         byte[] good = Files.readAllBytes(bundle());
         Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
         String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), bad.toString()};
-        Step step = new Step(3);
+        Step step = new Step(3, waiter);
         Process zero = step.start(0, args);
         assertThat(zero.waitFor(3, TimeUnit.SECONDS)).as("rank 0 still waiting for the others").isFalse();
         List<Process> others = List.of(step.start(1, args), step.start(2, args));
@@ -144,9 +214,10 @@ class OneNodeStepTest {
         assertThat(step.meetingPlace()).doesNotExist();
     }
 
-    @Test
-    void aMeetingFileOfAnotherUserIsRefusedNotRead() throws Exception {
-        Step step = new Step(2);
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void aMeetingFileOfAnotherUserIsRefusedNotRead(Waiter waiter) throws Exception {
+        Step step = new Step(2, waiter);
         Path dest = tmp.resolve("dest");
         Path b = bundle();
         Process zero = step.startRankZeroStopped("bcast", "-p", dest.toString(), b.toString());
@@ -164,11 +235,12 @@ class OneNodeStepTest {
         }
     }
 
-    @Test
-    void twoCommandsInOneStepMeetApartEvenWhenRankZeroIsAheadOfTheOthers() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void twoCommandsInOneStepMeetApartEvenWhenRankZeroIsAheadOfTheOthers(Waiter waiter) throws Exception {
         // as in srun sh -c 'nodecast bcast A; nodecast bcast B': rank 0 is done with both before rank 1 starts the first
         // (it waits the stall time for rank 1 each time, then leaves the file to it)
-        Step step = new Step(2);
+        Step step = new Step(2, waiter);
         Path a = bundle();
         Path b = new TarBuilder().file("lib/b.py", "tier 2\n").writeTo(tmp.resolve("t2.tar"));
         Path dest = tmp.resolve("dest");
@@ -183,7 +255,7 @@ class OneNodeStepTest {
     @Test
     void ranksWhoseJvmOptionsDifferStillMeet() throws Exception {
         // a wrapper may give each rank options of its own (a log file per rank): the ranks meet on nodecast's arguments
-        Step step = new Step(2);
+        Step step = new Step(2, Waiter.JVM);
         Path dest = tmp.resolve("dest");
         String[] args = {"bcast", "--stall-timeout", "20", "-p", dest.toString(), bundle().toString()};
         Process other = step.start(1, Map.of("NODECAST_JAVA_OPTS", "-Dnodecast.test.rank=1 -Xss2m"), args);
@@ -194,15 +266,16 @@ class OneNodeStepTest {
         assertThat(step.meetingPlace()).doesNotExist();
     }
 
-    @Test
-    void rankZeroRemovesMeetingFilesThatKilledRanksLeftBehindLongAgo() throws Exception {
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void rankZeroRemovesMeetingFilesThatKilledRanksLeftBehindLongAgo(Waiter waiter) throws Exception {
         Path dir = NodeTransport.defaultDirectory();
         String mine = "nodecast-" + Files.getAttribute(Path.of("/proc/self"), "unix:uid") + "-";
         Path old = Files.writeString(dir.resolve(mine + "ompi-test-left-" + UUID.randomUUID()), "nodecast-step-1\n");
         Path recent = Files.writeString(dir.resolve(mine + "ompi-test-left-" + UUID.randomUUID()), "nodecast-step-1\n");
         Files.setLastModifiedTime(old, FileTime.from(Instant.now().minus(NodeTransport.STALE).minusSeconds(60)));
         try {
-            Step step = new Step(2);
+            Step step = new Step(2, waiter);
             Path dest = tmp.resolve("dest");
             Path b = bundle();
             Process zero = step.start(0, "bcast", "-p", dest.toString(), b.toString());
@@ -217,21 +290,33 @@ class OneNodeStepTest {
         }
     }
 
-    @Test
-    void aRankWhoseRankZeroNeverComesGivesUpAfterTheStallTime() throws Exception {
-        Step step = new Step(2);
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void aRankWhoseRankZeroNeverComesGivesUpAfterTheStallTime(Waiter waiter) throws Exception {
+        Step step = new Step(2, waiter);
         Process other = step.start(1, "bcast", "--stall-timeout", "2", "-p", tmp.resolve("dest").toString(), bundle().toString());
         assertThat(step.exit(other)).isEqualTo(ExitCode.REMOTE.code());
         assertThat(step.err(1)).contains("rank 0 did not start this step within 2 s", step.prefix());
     }
 
+    /** Who a rank other than 0 is: bin/nodecast waiting in the shell, or the JVM's NodeTransport. */
+    enum Waiter {
+        SHELL, JVM;
+
+        Map<String, String> env() {
+            return this == JVM ? Map.of("NODECAST_SHELL_WAITERS", "0") : Map.of();
+        }
+    }
+
     /** The ranks of one Open MPI step on this node, started by hand with the variables mpirun gives them. */
     private final class Step {
         final int size;
+        final Waiter waiter;
         final String namespace = "test-" + UUID.randomUUID();
 
-        Step(int size) {
+        Step(int size, Waiter waiter) {
             this.size = size;
+            this.waiter = waiter;
         }
 
         Process start(int rank, String... args) throws Exception {
@@ -242,6 +327,7 @@ class OneNodeStepTest {
             List<String> cmd = new ArrayList<>(List.of(Launcher.nodecast().toString()));
             cmd.addAll(List.of(args));
             ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().putAll(waiter.env());
             pb.environment().putAll(env);
             pb.environment().putAll(Map.of("OMPI_COMM_WORLD_SIZE", String.valueOf(size), "OMPI_COMM_WORLD_RANK", String.valueOf(rank),
                     "OMPI_COMM_WORLD_LOCAL_SIZE", String.valueOf(size), "PMIX_NAMESPACE", namespace));
