@@ -175,9 +175,11 @@ class SlurmTest {
     @Order(4)
     void srunOfSeveralTasksOnOneNodeMeetsWithoutMpi() {
         // Slurm's own variables say it (SLURM_STEP_NUM_NODES=1, the step named by job and step id): no MPI starts;
-        // a bed host has 2 cores, so 2 tasks
-        Launcher.Result b = Testbed.on(Testbed.HEAD, "srun", "--mpi=pmix", "-w", "n2", "-N", "1", "-n", "2", Launcher.nodecast().toString(),
-                "bcast", "-t", "-p", "/dev/shm/one", Testbed.BUNDLES.resolve("mpi4py-tier2.tar.zst").toString());
+        // a bed host has 2 cores, so 2 tasks. The task that only waits does so in bin/nodecast, without a JVM: given
+        // an option no JVM knows, it would fail if it started one
+        Launcher.Result b = Testbed.on(Testbed.HEAD, "srun", "--mpi=pmix", "-w", "n2", "-N", "1", "-n", "2", "/bin/bash", "-c",
+                "[ \"$SLURM_PROCID\" = 0 ] || export NODECAST_JAVA_OPTS=-XX:+NodecastNoSuchOption; exec \"$0\" \"$@\"",
+                Launcher.nodecast().toString(), "bcast", "-t", "-p", "/dev/shm/one", Testbed.BUNDLES.resolve("mpi4py-tier2.tar.zst").toString());
         assertThat(b.exit()).as(b.err()).isZero();
         assertThat(b.out()).contains("node (2 ranks on one node: MPI not started), 2 ranks on 1 nodes");
         assertThat(Testbed.on("n2", "ls", "/dev/shm/one/lib/python3.11/site-packages").out()).contains("mpi4py");
