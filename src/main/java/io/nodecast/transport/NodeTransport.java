@@ -45,6 +45,10 @@ import java.util.List;
  * A rank killed before it read leaves the file behind too: rank 0 of a later step removes this user's files that are
  * a day old and locked by nobody.
  * Starting MPI costs each rank about half a second here (more on a real fabric) and buys nothing on one node.
+ * <p>
+ * bin/nodecast plays the others' part itself, in bash, without starting a JVM (its functions {@code wait_place} and
+ * {@code wait_here}), wherever it can judge the step as surely as {@link World} does; {@link #listen} is for the rest.
+ * A change to the file's name or contents changes both: OneNodeStepTest runs every case with both.
  */
 public final class NodeTransport implements Transport {
     /** What precedes rank 0's word in the file; the others' arrivals come before it, their acknowledgements after. */

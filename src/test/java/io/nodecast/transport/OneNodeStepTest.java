@@ -216,6 +216,24 @@ class OneNodeStepTest {
 
     @ParameterizedTest
     @EnumSource(Waiter.class)
+    void theOtherRanksExitWithTheCodeOfRankZerosFailureAndLeaveTheMessageToIt(Waiter waiter) throws Exception {
+        byte[] good = Files.readAllBytes(bundle());
+        Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
+        String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), bad.toString()};
+        Step step = new Step(3, waiter);
+        List<Process> others = List.of(step.start(1, args), step.start(2, args));
+        Process zero = step.start(0, args);
+        assertThat(step.exit(zero)).as(step.err(0)).isEqualTo(ExitCode.BUNDLE.code());
+        assertThat(step.err(0)).contains("bad.tar.zst", "truncated");
+        for (int i = 0; i < others.size(); i++) {
+            assertThat(step.exit(others.get(i))).as(step.err(i + 1)).isEqualTo(ExitCode.BUNDLE.code());
+            assertThat(step.err(i + 1)).isEmpty();
+        }
+        assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
     void aMeetingFileOfAnotherUserIsRefusedNotRead(Waiter waiter) throws Exception {
         Step step = new Step(2, waiter);
         Path dest = tmp.resolve("dest");
