@@ -86,11 +86,26 @@ class OneNodeStepTest {
             Launcher.Result r = Launcher.exec(cmd, waiter.env());
             assertThat(r.exit()).as(r.err()).isZero();
             assertThat(dest.resolve("lib/b.py")).hasContent("b".repeat(200_000));
-            long jvms = Files.readAllLines(log).stream().filter(l -> l.contains("/bin/java\"") && l.contains("\"bcast\"")).count();
-            assertThat(jvms).as(waiter + " waiters").isEqualTo(waiter == Waiter.SHELL ? 1 : 3);
+            assertThat(jvms(log, "bcast", dest)).as(waiter + " waiters").isEqualTo(waiter == Waiter.SHELL ? 1 : 3);
+
+            cmd.subList(cmd.indexOf(Launcher.nodecast().toString()) + 1, cmd.size()).clear();
+            cmd.addAll(List.of("purge", "-p", dest.toString()));
+            Launcher.Result purge = Launcher.exec(cmd, waiter.env());
+            assertThat(purge.exit()).as(purge.err()).isZero();
+            assertThat(dest).doesNotExist();
+            assertThat(jvms(log, "purge", dest)).as(waiter + " waiters").isEqualTo(waiter == Waiter.SHELL ? 1 : 3);
             assertThat(Files.list(NodeTransport.defaultDirectory()).filter(p -> p.getFileName().toString()
                     .startsWith("nodecast-" + Identity.current().uid() + "-"))).as("meeting files left").isEmpty();
         }
+    }
+
+    /**
+     * The Java runtimes started for this nodecast command, in strace's log of successful execs (not the one that trains
+     * a source checkout's AOT cache after a build, which delivers elsewhere).
+     */
+    private static long jvms(Path log, String command, Path dest) throws Exception {
+        return Files.readAllLines(log).stream().filter(l -> l.contains("/bin/java\"") && l.contains("\"" + command + "\"")
+                && l.contains("\"" + dest + "\"")).count();
     }
 
     /**
