@@ -101,7 +101,7 @@ public final class NodeTransport implements Transport {
 
     /**
      * Where the ranks of this step meet: {@code nodecast-UID-STEP-DIGEST} in {@code dir}. bin/nodecast names it the
-     * same way, so that a rank that only waits can wait in the shell, without a JVM (its function {@code meeting}).
+     * same way, so that a rank that only waits can wait in the shell, without a JVM (its function {@code wait_place}).
      */
     static Path place(World world, Path dir, List<String> arguments, int uid) {
         return dir.toAbsolutePath().resolve(prefix(uid) + world.step().orElseThrow().replaceAll("[^A-Za-z0-9._-]", "_")
@@ -118,7 +118,7 @@ public final class NodeTransport implements Transport {
      * second. Not the process's whole command line: ranks started with other JVM options would never meet.
      * 32-bit FNV-1a over their UTF-8, each followed by a 0 byte: a digest bash computes with its own arithmetic.
      */
-    static String digest(List<String> arguments) {
+    private static String digest(List<String> arguments) {
         int h = 0x811c9dc5;
         for (String a : arguments) {
             for (byte b : a.getBytes(StandardCharsets.UTF_8)) h = (h ^ (b & 0xff)) * 0x01000193;
