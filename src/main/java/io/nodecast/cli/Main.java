@@ -2,6 +2,7 @@ package io.nodecast.cli;
 
 import io.nodecast.core.ExitCode;
 import io.nodecast.core.NodecastException;
+import io.nodecast.delivery.Transports;
 import io.nodecast.digest.Sha256;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.function.Consumer;
 
 @Command(name = "nodecast",
@@ -26,6 +28,9 @@ public final class Main implements Runnable {
             ActivateCommand.class, PurgeCommand.class, TraceCommand.class, DemoCommand.class,
             SlurmNodeCommand.class,   // hidden: the task per node of --transport slurm
             CommandLine.HelpCommand.class);
+
+    /** The commands whose ranks on one node wait for rank 0's word (delivery.Agreement). */
+    private static final Set<String> WAITED_ON = Set.of("bcast", "mirror", "purge");
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -80,6 +85,13 @@ public final class Main implements Runnable {
             if (only == null || c == only) cl.addSubcommand(c);
         }
         cl.setExecutionExceptionHandler(Main::handle);
+        CommandLine.IParameterExceptionHandler refusal = cl.getParameterExceptionHandler();
+        cl.setParameterExceptionHandler((e, given) -> {
+            int code = refusal.handleParseException(e, given);
+            // the other ranks of a one-node step wait for rank 0's word, which it would otherwise never write
+            if (given.length > 0 && WAITED_ON.contains(given[0])) Transports.refused(System.getenv(), List.of(given), e.getMessage());
+            return code;
+        });
         cl.setExitCodeExceptionMapper(t -> switch (t) {
             case NodecastException ne -> ne.exitCode().code();
             case CommandLine.ParameterException pe -> ExitCode.USAGE.code();

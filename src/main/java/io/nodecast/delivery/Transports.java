@@ -1,5 +1,6 @@
 package io.nodecast.delivery;
 
+import io.nodecast.core.ExitCode;
 import io.nodecast.core.Hosts;
 import io.nodecast.posix.Sys;
 import io.nodecast.transport.BroadcastAlgorithm;
@@ -64,6 +65,35 @@ public final class Transports {
                 yield mpi(s, world, env);
             }
         };
+    }
+
+    /**
+     * How long rank 0, refusing the command line, waits for the others to be there before it writes (then it removes
+     * the file at once, which Open MPI's mpirun, ending the others as rank 0 exits, would otherwise leave behind), and
+     * how long a waiting JVM that refused it too looks for that word.
+     */
+    private static final Duration REFUSAL_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * A command line refused before the step's transport opened (every rank refuses it alike). On a one-node step rank
+     * 0 still leaves its refusal as the step's word: a rank that waits in bin/nodecast,
+     * in the shell, parses nothing and would otherwise wait --stall-timeout for a file that never comes (MPICH's
+     * mpiexec and srun do not end it when rank 0 exits with an error). A waiting JVM, which refused the line itself,
+     * reads the word all the same, so that the last reader removes the file. Best effort: the refusal itself is what
+     * the user reads.
+     *
+     * @param arguments the command's arguments, as the ranks meet under them
+     */
+    public static void refused(Map<String, String> env, List<String> arguments, String message) {
+        try {
+            World world = World.of(env);
+            if (!world.sharesOneNode()) return;
+            try (NodeTransport t = NodeTransport.open(world, NodeTransport.defaultDirectory(), arguments, 1 << 16, REFUSAL_WAIT)) {
+                Agreement.refuse(t, new NodeFailure(t.topology().host(), 0, ExitCode.USAGE, message));
+            }
+        } catch (RuntimeException e) {
+            // rank 0 gone, or no place to meet: the waiting ranks give up after --stall-timeout, as before
+        }
     }
 
     private static Transport mpi(Settings s, World world, Map<String, String> env) {

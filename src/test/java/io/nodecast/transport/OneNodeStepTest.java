@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -70,6 +71,20 @@ class OneNodeStepTest {
         assertThat(r.err()).contains("bad.tar.zst", "truncated");
         assertThat(dest.resolve(".nodecast/incomplete")).exists();
         assertThat(dest.resolve(".nodecast/ledger")).satisfiesAnyOf(p -> assertThat(p).doesNotExist(), p -> assertThat(p).isEmptyFile());
+    }
+
+    @Tag("mpi")
+    @ParameterizedTest
+    @EnumSource(MpiRun.class)
+    void aMisspeltFlagEndsTheStepAtOnceAndLeavesNoMeetingFile(MpiRun mpi) throws Exception {
+        Set<Path> before = meetingFiles();
+        long start = System.nanoTime();
+        Launcher.Result r = mpi.runOnOneNode(3, "bcast", "--no-such-flag", "-p", tmp.resolve("dest").toString(), bundle().toString());
+        assertThat(r.exit()).as(r.err()).isEqualTo(ExitCode.USAGE.code());
+        assertThat(r.err()).contains("Unknown option: '--no-such-flag'");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not the stall time of 60 s").isLessThan(Duration.ofSeconds(30));
+        // Open MPI's mpirun ends the others as soon as rank 0 exits: rank 0 removed the file before
+        assertThat(meetingFiles()).isSubsetOf(before);
     }
 
     /**
@@ -256,6 +271,28 @@ class OneNodeStepTest {
             assertThat(step.exit(others.get(i))).as(step.err(i + 1)).isEqualTo(ExitCode.BUNDLE.code());
             assertThat(step.err(i + 1)).isEmpty();
         }
+        assertThat(step.meetingPlace()).doesNotExist();
+    }
+
+    /**
+     * A command line every rank refuses: rank 0 still leaves its word, so that a rank waiting in the shell, which
+     * parses nothing, ends at once with the usage code instead of after --stall-timeout (MPICH's mpiexec does not end
+     * it when rank 0 fails); a waiting JVM refuses the line itself and reads the word, and the file goes.
+     */
+    @ParameterizedTest
+    @EnumSource(Waiter.class)
+    void aCommandLineEveryRankRefusesEndsThemAllAtOnceAndLeavesNoMeetingFile(Waiter waiter) throws Exception {
+        String[] args = {"bcast", "--no-such-flag", "-p", tmp.resolve("dest").toString(), bundle().toString()};
+        Step step = new Step(3, waiter);
+        long start = System.nanoTime();
+        List<Process> others = List.of(step.start(1, args), step.start(2, args));
+        Process zero = step.start(0, args);
+        assertThat(step.exit(zero)).isEqualTo(ExitCode.USAGE.code());
+        assertThat(step.err(0)).contains("Unknown option: '--no-such-flag'");
+        for (int i = 0; i < others.size(); i++) {
+            assertThat(step.exit(others.get(i))).as(step.err(i + 1)).isEqualTo(ExitCode.USAGE.code());
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("not the stall time of 60 s").isLessThan(Duration.ofSeconds(30));
         assertThat(step.meetingPlace()).doesNotExist();
     }
 
