@@ -38,6 +38,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class OneNodeStepTest {
     @TempDir Path tmp;
 
+    /** The bundle cut 30 bytes short: rank 0 fails on it with "truncated". */
+    private Path truncatedBundle() throws Exception {
+        byte[] good = Files.readAllBytes(bundle());
+        return Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
+    }
+
     private Path bundle() throws Exception {
         return new TarBuilder(Compression.ZSTD).dir("lib", 0755).file("lib/a.py", "a = 1\n").file("lib/b.py", "b".repeat(200_000))
                 .symlink("lib/c.py", "a.py").writeTo(tmp.resolve("t1.tar.zst"));
@@ -63,8 +69,7 @@ class OneNodeStepTest {
     @ParameterizedTest
     @EnumSource(MpiRun.class)
     void aCorruptBundleFailsEveryRankOfTheNodeAndLeavesNoMarker(MpiRun mpi) throws Exception {
-        byte[] good = Files.readAllBytes(bundle());
-        Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
+        Path bad = truncatedBundle();
         Path dest = tmp.resolve("dest");
         Launcher.Result r = mpi.runOnOneNode(3, "bcast", "-p", dest.toString(), bad.toString());
         assertThat(r.exit()).isEqualTo(ExitCode.BUNDLE.code());
@@ -243,9 +248,7 @@ class OneNodeStepTest {
     @EnumSource(Waiter.class)
     void rankZeroFailingAtOnceWaitsForTheOthersSoThatALauncherEndingThemLeavesNoMeetingFile(Waiter waiter) throws Exception {
         // mpirun ends every rank as soon as one fails: a rank 0 gone before the others found the file left it behind
-        byte[] good = Files.readAllBytes(bundle());
-        Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
-        String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), bad.toString()};
+        String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), truncatedBundle().toString()};
         Step step = new Step(3, waiter);
         Process zero = step.start(0, args);
         assertThat(zero.waitFor(3, TimeUnit.SECONDS)).as("rank 0 still waiting for the others").isFalse();
@@ -259,9 +262,7 @@ class OneNodeStepTest {
     @ParameterizedTest
     @EnumSource(Waiter.class)
     void theOtherRanksExitWithTheCodeOfRankZerosFailureAndLeaveTheMessageToIt(Waiter waiter) throws Exception {
-        byte[] good = Files.readAllBytes(bundle());
-        Path bad = Files.write(tmp.resolve("bad.tar.zst"), Arrays.copyOf(good, good.length - 30));
-        String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), bad.toString()};
+        String[] args = {"bcast", "-p", tmp.resolve("dest").toString(), truncatedBundle().toString()};
         Step step = new Step(3, waiter);
         List<Process> others = List.of(step.start(1, args), step.start(2, args));
         Process zero = step.start(0, args);
