@@ -36,9 +36,4 @@ final class Agreement {
         }
         return Wire.failures(transport.shareWithAll(verdict, VERDICT));
     }
-
-    /** The step ends before it began, for this reason on rank 0: every rank learns it as the step's verdict. */
-    static void refuse(Transport transport, NodeFailure why) {
-        transport.shareWithAll(transport.topology().root() ? Wire.failures(List.of(why), VERDICT) : new byte[0], VERDICT);
-    }
 }

@@ -89,7 +89,8 @@ public final class Transports {
             World world = World.of(env);
             if (!world.sharesOneNode()) return;
             try (NodeTransport t = NodeTransport.open(world, NodeTransport.defaultDirectory(), arguments, 1 << 16, REFUSAL_WAIT)) {
-                Agreement.refuse(t, new NodeFailure(t.topology().host(), 0, ExitCode.USAGE, message));
+                // rank 0's failure is the step's verdict; the others' are not counted (Agreement)
+                Agreement.reach(t, Optional.of(new NodeFailure(t.topology().host(), t.topology().rank(), ExitCode.USAGE, message)));
             }
         } catch (RuntimeException e) {
             // rank 0 gone, or no place to meet: the waiting ranks give up after --stall-timeout, as before

@@ -48,7 +48,8 @@ import java.util.List;
  * <p>
  * bin/nodecast plays the others' part itself, in bash, without starting a JVM (its functions {@code wait_place} and
  * {@code wait_here}), wherever it can judge the step as surely as {@link World} does; {@link #listen} is for the rest.
- * A change to the file's name or contents changes both: OneNodeStepTest runs every case with both.
+ * A change to the file's name or contents changes both: OneNodeStepTest runs its hand-started cases with both, and
+ * checks that both name the file alike.
  */
 public final class NodeTransport implements Transport {
     /** What precedes rank 0's word in the file; the others' arrivals come before it, their acknowledgements after. */
